@@ -1,0 +1,3 @@
+"""ragconf: Confluence Cloud to RAG."""
+
+__version__ = "0.1.0"

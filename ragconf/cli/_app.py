@@ -1,0 +1,111 @@
+"""The Typer app, its global options, and the one place errors become exit codes.
+
+Exit codes (documented in the README):
+  0 ok · 1 unexpected error · 2 bad usage or configuration · 3 sync finished with failed
+  documents · 4 authentication failed (401) · 5 permission denied (403) · 6 not found (404)
+  · 7 rate limited (429) · 8 connection or bad response · 9 another sync holds the lock
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import typer
+
+from ragconf import __version__
+from ragconf.errors import RagconfError
+
+__all__ = ["app", "emit_json", "fail", "get_settings", "main", "redact"]
+
+app = typer.Typer(
+    name="ragconf",
+    help=(
+        "Confluence Cloud to RAG: connect read-only over REST v2, index into Chroma, "
+        "search with links back to the source.\n\n"
+        "First steps:  ragconf demo   (simulator + sync + API, no configuration needed)\n\n"
+        "Real site:    ragconf configure && ragconf verify && ragconf sync && ragconf serve"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+_secrets: list[str] = []
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ragconf {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = {"verbose": verbose}
+
+
+def get_settings(**overrides: Any) -> Any:
+    """Build Settings (explicit overrides > env > ragconf.toml > user file) and remember secrets."""
+    from ragconf.settings import Settings
+
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    _secrets.extend(s for s in settings.secrets() if s not in _secrets)
+    return settings
+
+
+def redact(text: str) -> str:
+    """Remove every known secret from ``text`` before it is printed."""
+    for secret in _secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(redact(message), err=True)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console entry point: run the app and map ragconf errors to exit codes, in one place."""
+    # importing the command modules registers their commands
+    from ragconf.cli import commands  # noqa: F401
+
+    try:
+        app(standalone_mode=False)
+    except RagconfError as exc:
+        typer.echo(redact(f"Error: {exc}"), err=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,57 @@
+"""Build the heavy parts (client, embedder, store, lexical index) from Settings.
+
+Lives at the edge beside settings: only ``cli`` and ``api`` call it, and it passes plain
+arguments down so core code never sees Settings or the environment.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ragconf.confluence import Confluence
+    from ragconf.index.embed import SentenceTransformerEmbedder
+    from ragconf.index.lexical import BM25Index
+    from ragconf.index.store import ChromaStore
+    from ragconf.settings import Settings
+
+__all__ = ["make_confluence", "make_embedder", "open_lexical", "open_store"]
+
+
+def make_confluence(settings: Settings, *, auth: str | None = None) -> Confluence:
+    """A Confluence client for the configured site (or for ``auth`` on its behalf)."""
+    from ragconf.confluence import Confluence
+    from ragconf.errors import ConfigurationError
+
+    if not settings.api_url:
+        raise ConfigurationError("no Confluence endpoint configured (RAGCONF_CONFLUENCE_URL)")
+    return Confluence(
+        settings.api_url,
+        auth=auth or settings.authorization(),
+        max_retry_after=settings.max_retry_after_s,
+        rate=settings.request_rate,
+        max_concurrency=settings.max_concurrency,
+    )
+
+
+def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The configured embedder; the model itself loads lazily on first use (warm_up)."""
+    from ragconf.index.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.embed_model, device=settings.embed_device)
+
+
+def open_store(settings: Settings, *, model_name: str, dimension: int) -> ChromaStore:
+    """Embedded Chroma under the data dir, or a Chroma server when RAGCONF_CHROMA_URL is set."""
+    from ragconf.index.store import open_store as _open
+
+    return _open(
+        settings.data_dir, chroma_url=settings.chroma_url, model_name=model_name, dimension=dimension
+    )
+
+
+def open_lexical(settings: Settings, *, model_name: str) -> BM25Index:
+    """The BM25 index that sits beside the store (one per collection)."""
+    from ragconf.index.lexical import BM25Index, lexical_path
+
+    return BM25Index(lexical_path(settings.data_dir, settings.chroma_url, model_name))

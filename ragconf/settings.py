@@ -1,0 +1,154 @@
+"""Settings, resolved at the edges (CLI, API, notebook helpers) and passed down.
+
+Order, highest first: explicit arguments > environment (``RAGCONF_*``) > ``./ragconf.toml``
+> ``~/.config/ragconf/config.toml`` (written by ``ragconf configure``, mode 0600).
+
+>>> s = Settings(confluence_url="https://acme.atlassian.net", confluence_username="me@acme.com",
+...              confluence_token="t0k3n")
+>>> s.api_url
+'https://acme.atlassian.net/wiki/api/v2/'
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ragconf.confluence.urls import basic_auth, normalise_api_url
+from ragconf.errors import ConfigurationError
+
+__all__ = ["PermissionMode", "Settings", "user_config_path", "write_user_config"]
+
+PermissionMode = Literal["off", "spaces", "strict"]
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ragconf" / "config.toml"
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything ragconf can be configured with; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGCONF_", extra="ignore", validate_default=True, toml_file="ragconf.toml"
+    )
+
+    confluence_url: str | None = Field(None, description="REST v2 endpoint or site URL")
+    confluence_username: str | None = Field(None, description="account email (Basic auth)")
+    confluence_token: SecretStr | None = Field(None, description="API token")
+    confluence_auth: SecretStr | None = Field(
+        None, description="a ready Authorization value: 'Basic …' or 'Bearer …'"
+    )
+    data_dir: Path = Field(Path(".ragconf"), description="embedded Chroma, BM25 and sync state")
+    chroma_url: str | None = Field(None, description="Chroma server URL instead of the embedded store")
+    embed_model: str | None = Field(None, description="sentence-transformers name or path")
+    embed_device: str | None = Field(None, description="torch device; default cuda when present")
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    permissions: PermissionMode = "off"
+    permission_cache_s: float = 60.0
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_retry_after_s: float = 60.0
+    request_rate: float | None = Field(None, description="client-side requests/s cap")
+    max_concurrency: int = 4
+
+    _split_lists = field_validator("api_keys", "cors_origins", mode="before")(_split_csv)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=Path("ragconf.toml")),
+            TomlConfigSettingsSource(settings_cls, toml_file=user_config_path()),
+        )
+
+    @property
+    def api_url(self) -> str | None:
+        """The normalised REST v2 base URL (``…/wiki/api/v2/``), or None."""
+        if not self.confluence_url:
+            return None
+        try:
+            return normalise_api_url(self.confluence_url)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.confluence_url)
+
+    def authorization(self) -> str | None:
+        """The Authorization header value, built from the auth value or username+token."""
+        if self.confluence_auth is not None:
+            value = self.confluence_auth.get_secret_value().strip()
+            if not value.lower().startswith(("basic ", "bearer ")):
+                raise ConfigurationError(
+                    "RAGCONF_CONFLUENCE_AUTH must start with 'Basic ' or 'Bearer '"
+                )
+            return value
+        if self.confluence_username and self.confluence_token is not None:
+            return basic_auth(self.confluence_username, self.confluence_token.get_secret_value())
+        if self.confluence_username or self.confluence_token is not None:
+            raise ConfigurationError(
+                "set both RAGCONF_CONFLUENCE_USERNAME and RAGCONF_CONFLUENCE_TOKEN",
+            )
+        return None
+
+    def secrets(self) -> list[str]:
+        """Secret strings that must never appear in output (used by log redaction)."""
+        out = [k for k in self.api_keys if k]
+        for s in (self.confluence_token, self.confluence_auth):
+            if s is not None and s.get_secret_value():
+                out.append(s.get_secret_value())
+        auth = None
+        try:
+            auth = self.authorization()
+        except ConfigurationError:
+            pass
+        if auth:
+            out.append(auth.split(" ", 1)[-1])
+        return out
+
+
+def write_user_config(values: dict[str, str], path: Path | None = None) -> Path:
+    """Merge ``values`` into the user config file and make it readable by the owner only."""
+    path = path or user_config_path()
+    current: dict[str, Any] = {}
+    if path.exists():
+        current = tomllib.loads(path.read_text())
+    current.update({k: v for k, v in values.items() if v is not None})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{k} = {_toml_str(str(v))}" for k, v in sorted(current.items())]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
