@@ -123,7 +123,9 @@ class TransportError(ConfluenceError):
 
 class BadResponseError(ConfluenceError):
     exit_code = 8
-    default_hint = "Confluence sent a response ragconf cannot read; retry later, and report it if it persists"
+    default_hint = (
+        "Confluence sent a response ragconf cannot read; retry later, and report it if it persists"
+    )
 
 
 class HTTPStatusError(ConfluenceError):
@@ -188,7 +190,9 @@ class EmbeddingError(IndexingError):
 
 class StoreError(IndexingError):
     http_status = 503
-    default_hint = "check RAGCONF_DATA_DIR is writable, or that the Chroma server at RAGCONF_CHROMA_URL is up"
+    default_hint = (
+        "check RAGCONF_DATA_DIR is writable, or that the Chroma server at RAGCONF_CHROMA_URL is up"
+    )
 
 
 class SyncLockedError(RagconfError):

@@ -46,7 +46,10 @@ def open_store(settings: Settings, *, model_name: str, dimension: int) -> Chroma
     from ragconf.index.store import open_store as _open
 
     return _open(
-        settings.data_dir, chroma_url=settings.chroma_url, model_name=model_name, dimension=dimension
+        settings.data_dir,
+        chroma_url=settings.chroma_url,
+        model_name=model_name,
+        dimension=dimension,
     )
 
 

@@ -11,6 +11,7 @@ Order, highest first: explicit arguments > environment (``RAGCONF_*``) > ``./rag
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from pathlib import Path
@@ -58,7 +59,9 @@ class Settings(BaseSettings):
         None, description="a ready Authorization value: 'Basic …' or 'Bearer …'"
     )
     data_dir: Path = Field(Path(".ragconf"), description="embedded Chroma, BM25 and sync state")
-    chroma_url: str | None = Field(None, description="Chroma server URL instead of the embedded store")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL (else embedded)"
+    )
     embed_model: str | None = Field(None, description="sentence-transformers name or path")
     embed_device: str | None = Field(None, description="torch device; default cuda when present")
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -125,10 +128,8 @@ class Settings(BaseSettings):
             if s is not None and s.get_secret_value():
                 out.append(s.get_secret_value())
         auth = None
-        try:
+        with contextlib.suppress(ConfigurationError):
             auth = self.authorization()
-        except ConfigurationError:
-            pass
         if auth:
             out.append(auth.split(" ", 1)[-1])
         return out
