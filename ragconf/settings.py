@@ -52,9 +52,9 @@ class Settings(BaseSettings):
         env_prefix="RAGCONF_", extra="ignore", validate_default=True, toml_file="ragconf.toml"
     )
 
-    confluence_url: str | None = Field(None, description="REST v2 endpoint or site URL")
-    confluence_username: str | None = Field(None, description="account email (Basic auth)")
-    confluence_token: SecretStr | None = Field(None, description="API token")
+    confluence_url: str | None = Field(default=None, description="REST v2 endpoint or site URL")
+    confluence_username: str | None = Field(default=None, description="account email (Basic auth)")
+    confluence_token: SecretStr | None = Field(default=None, description="API token")
     confluence_auth: SecretStr | None = Field(
         None, description="a ready Authorization value: 'Basic …' or 'Bearer …'"
     )
@@ -62,14 +62,14 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description="Chroma server URL (else embedded)"
     )
-    embed_model: str | None = Field(None, description="sentence-transformers name or path")
-    embed_device: str | None = Field(None, description="torch device; default cuda when present")
+    embed_model: str | None = Field(default=None, description="sentence-transformers name or path")
+    embed_device: str | None = Field(default=None, description="torch device; default cuda when present")
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     permissions: PermissionMode = "off"
     permission_cache_s: float = 60.0
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_retry_after_s: float = 60.0
-    request_rate: float | None = Field(None, description="client-side requests/s cap")
+    request_rate: float | None = Field(default=None, description="client-side requests/s cap")
     max_concurrency: int = 4
 
     _split_lists = field_validator("api_keys", "cors_origins", mode="before")(_split_csv)

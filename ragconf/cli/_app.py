@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from ragconf import __version__
+from ragconf._version import __version__
 from ragconf.errors import RagconfError
 
 __all__ = ["app", "emit_json", "fail", "get_settings", "main", "redact"]
@@ -51,10 +51,10 @@ def _root(
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # bm25s sets its own logger to DEBUG when imported (later, lazily): a filter outlives that
+    logging.getLogger("bm25s").addFilter(lambda record: record.levelno >= level)
     ctx.obj = {"verbose": verbose}
 
 
@@ -90,7 +90,11 @@ def main() -> None:
     from ragconf.cli import commands  # noqa: F401
 
     try:
-        app(standalone_mode=False)
+        # with standalone_mode=False click *returns* the code of a typer.Exit instead of
+        # raising it, so the return value is the exit status
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except RagconfError as exc:
         typer.echo(redact(f"Error: {exc}"), err=True)
         sys.exit(exc.exit_code)
@@ -103,9 +107,9 @@ def main() -> None:
         typer.echo("Interrupted.", err=True)
         sys.exit(130)
     except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # typer >= 0.2x vendors click (typer._click), so match click's exceptions by shape
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise

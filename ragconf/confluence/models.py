@@ -45,6 +45,15 @@ class ConfluenceModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def _label_names(model: ConfluenceModel) -> list[str]:
+    """Names from an ``include-labels=true`` single GET (``labels.results[].name``)."""
+    labels = (model.model_extra or {}).get("labels")
+    results = labels.get("results") if isinstance(labels, dict) else labels
+    if not isinstance(results, list):
+        return []
+    return [str(r["name"]) for r in results if isinstance(r, dict) and r.get("name")]
+
+
 class Links(ConfluenceModel):
     webui: str | None = None
     editui: str | None = None
@@ -68,7 +77,7 @@ class BodyValue(ConfluenceModel):
 
 class Body(ConfluenceModel):
     storage: BodyValue | None = None
-    atlas_doc_format: BodyValue | None = Field(None, alias="atlas_doc_format")
+    atlas_doc_format: BodyValue | None = Field(default=None, alias="atlas_doc_format")
     raw: BodyValue | None = None
     view: BodyValue | None = None
 
@@ -112,6 +121,11 @@ class Page(ConfluenceModel):
     body: Body = Field(default_factory=Body)
     links: Links = Field(default_factory=Links, alias="_links")
 
+    @property
+    def label_names(self) -> list[str]:
+        """Label names when fetched with ``include_labels=True`` (else empty)."""
+        return _label_names(self)
+
 
 class BlogPost(ConfluenceModel):
     id: str
@@ -123,6 +137,11 @@ class BlogPost(ConfluenceModel):
     version: Version = Field(default_factory=Version)
     body: Body = Field(default_factory=Body)
     links: Links = Field(default_factory=Links, alias="_links")
+
+    @property
+    def label_names(self) -> list[str]:
+        """Label names when fetched with ``include_labels=True`` (else empty)."""
+        return _label_names(self)
 
 
 class Label(ConfluenceModel):
