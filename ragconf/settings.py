@@ -135,20 +135,34 @@ class Settings(BaseSettings):
         return out
 
 
-def write_user_config(values: dict[str, str], path: Path | None = None) -> Path:
+def write_user_config(values: dict[str, Any], path: Path | None = None) -> Path:
     """Merge ``values`` into the user config file and make it readable by the owner only."""
     path = path or user_config_path()
     current: dict[str, Any] = {}
     if path.exists():
         current = tomllib.loads(path.read_text())
-    current.update({k: v for k, v in values.items() if v is not None})
+    for key, value in values.items():
+        if value is None:
+            current.pop(key, None)  # None removes a key (e.g. switching token -> auth value)
+        else:
+            current[key] = value
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{k} = {_toml_str(str(v))}" for k, v in sorted(current.items())]
+    lines = [f"{k} = {_toml_value(v)}" for k, v in sorted(current.items())]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     os.chmod(path, 0o600)
     return path
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return _toml_str(str(v))
 
 
 def _toml_str(s: str) -> str:
