@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test lint unit docs-check compose-check notebook bench clean
+.PHONY: install demo test lint unit docs docs-check compose-check notebook slow bench clean
 
 install: $(VENV)/.installed
 
@@ -22,11 +22,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# Ctrl-C stops the API and the simulator; DEMO_ARGS passes options, e.g. DEMO_ARGS="--port 8080"
 demo: install
-	$(VENV)/bin/ragconf demo
+	$(VENV)/bin/ragconf demo $(DEMO_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check ragconf tests bench
+	$(VENV)/bin/ruff check ragconf tests bench tools
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
@@ -34,6 +35,25 @@ unit: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test: install lint unit
+
+# The long tests (real model on bigger corpora, many crash trials).
+slow: install
+	$(PY) -m pytest -m slow
+
+# Regenerate the README's CLI reference from `ragconf <command> --help`.
+docs: install
+	$(PY) tools/cli_reference.py
+
+docs-check: install
+	$(PY) tools/cli_reference.py --check
+
+# Validate docker-compose.yml with Debian's docker-compose (`apt-get install docker-compose`).
+compose-check: install
+	$(PY) -m pytest -q tests/test_compose.py
+
+# Execute notebooks/explore.ipynb top to bottom against the simulator's demo site.
+notebook: install
+	$(PY) -m pytest -q tests/test_notebook.py
 
 clean:
 	rm -rf .ragconf .pytest_cache .mypy_cache .ruff_cache

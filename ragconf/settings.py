@@ -49,7 +49,11 @@ class Settings(BaseSettings):
     """Everything ragconf can be configured with; see the README's configuration table."""
 
     model_config = SettingsConfigDict(
-        env_prefix="RAGCONF_", extra="ignore", validate_default=True, toml_file="ragconf.toml"
+        env_prefix="RAGCONF_",
+        env_ignore_empty=True,
+        extra="ignore",
+        validate_default=True,
+        toml_file="ragconf.toml",
     )
 
     confluence_url: str | None = Field(default=None, description="REST v2 endpoint or site URL")
