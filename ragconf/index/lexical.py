@@ -1,0 +1,395 @@
+"""BM25 over the same chunks as the vector store (bm25s), persisted beside it.
+
+>>> bm25 = BM25Index(lexical_path(data_dir, None, emb.model_name))    # loads if saved before
+>>> bm25.rebuild(store.iter_all()); bm25.stamp = "sync-42"; bm25.save()
+>>> [h.id for h in bm25.search("ERR-4031 upload", k=5)]
+
+Tokens keep what people search for verbatim (``ERR-4031``, ``v2.3.1``, ``snake_case``,
+``HTTPServer``), see ``_lexical_text``. Hits are complete: text and the chunk's full
+metadata, read from disk for the hits only.
+
+On disk (``path``): ``CURRENT`` names the live version folder; ``save()`` writes a new folder
+and swaps ``CURRENT`` with one atomic rename, so a reader never sees half an index. A folder
+holds the bm25s matrices (memory-mapped on load), ``docs.jsonl`` (each chunk's id, text and
+metadata; ``columns.npz`` has the line offsets) and the arrays the filters run on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mmap
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragconf.index._lexical_text import make_tokenizer
+from ragconf.index.types import Hit, SearchFilters, StoredChunk
+
+__all__ = ["BM25Index", "lexical_path"]
+
+log = logging.getLogger(__name__)
+
+_FORMAT = 1
+_KEYS = ("space_key", "space_id", "content_type")
+
+
+def lexical_path(data_dir: Path, chroma_url: str | None, model_name: str) -> Path:
+    """``data_dir/"lexical"/<model slug>-<hash>``: one index per collection (model + server)."""
+    where = chroma_url.rstrip("/") if chroma_url else "embedded"
+    digest = hashlib.sha256(f"{model_name}|{where}".encode()).hexdigest()[:8]
+    slug = re.sub(r"[^a-z0-9]+", "-", model_name.lower().rsplit("/", 1)[-1]).strip("-")[:40]
+    return Path(data_dir) / "lexical" / f"{slug or 'model'}-{digest}"
+
+
+@dataclass
+class _State:
+    """One immutable generation of the index; searches read one state, rebuilds swap it."""
+
+    folder: Path | None
+    bm25: Any
+    ids: list[str]
+    codes: dict[str, np.ndarray]
+    values: dict[str, list[str]]
+    labels: dict[str, np.ndarray]
+    updated: np.ndarray
+    offsets: np.ndarray
+    docs: mmap.mmap | None
+    staged: bool = False
+    masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> _State:
+        codes = {k: np.zeros(0, np.int32) for k in _KEYS}
+        return cls(
+            None,
+            None,
+            [],
+            codes,
+            {k: [] for k in _KEYS},
+            {},
+            np.zeros(0),
+            np.zeros(1, np.int64),
+            None,
+        )
+
+    def mask(self, f: SearchFilters) -> np.ndarray:
+        """Boolean row mask equal to ``f.matches`` on each chunk's metadata (cached)."""
+        cached = self.masks.get(f)
+        if cached is not None:
+            return cached
+        n = len(self.ids)
+        keep = np.ones(n, dtype=bool)
+        for key, wanted in zip(_KEYS, (f.space_keys, f.space_ids, f.content_types), strict=True):
+            if wanted is None or (not wanted and key != "space_id"):
+                continue
+            index = {v: i for i, v in enumerate(self.values[key])}
+            codes = [index[str(w)] for w in wanted if str(w) in index]
+            keep &= np.isin(self.codes[key], np.asarray(codes, dtype=np.int32))
+        if f.labels:
+            has = np.zeros(n, dtype=bool)
+            for label in f.labels:
+                if label in self.labels:
+                    has[self.labels[label]] = True
+            keep &= has
+        if f.updated_after is not None:
+            with np.errstate(invalid="ignore"):  # unknown (NaN) compares False, as in matches()
+                keep &= self.updated >= f.updated_after.timestamp()
+        if len(self.masks) >= 64:
+            self.masks.clear()
+        self.masks[f] = keep
+        return keep
+
+
+def _open_docs(folder: Path) -> mmap.mmap | None:
+    path = folder / "docs.jsonl"
+    if path.stat().st_size == 0:
+        return None
+    with open(path, "rb") as fh:
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+class BM25Index:
+    """BM25 (bm25s) over chunk texts; ``search`` returns full ``Hit``s with filters applied.
+
+    >>> idx = BM25Index(tmp_path / "bm25")
+    >>> idx.rebuild([StoredChunk("page:1:0", "ERR-4031 on upload", {"space_key": "ENG"})])
+    >>> idx.search("err-4031", k=3)[0].id
+    'page:1:0'
+
+    ``stamp``: a string the sync sets before ``save()`` so readers can tell whether the index
+    on disk is the one the store expects (``save()`` makes one up when it is unset).
+    """
+
+    def __init__(
+        self, path: Path | str, *, k1: float = 1.2, b: float = 0.75, stemmer: str | None = "english"
+    ) -> None:
+        self.path = Path(path)
+        self.k1, self.b = k1, b
+        self.stamp: str | None = None
+        self._tokenizer = make_tokenizer(stemmer)
+        self._state = _State.empty()
+        self._row_index: tuple[_State, dict[str, int]] | None = None
+        self._lock = threading.Lock()
+        self._load()
+
+    def __len__(self) -> int:
+        return len(self._state.ids)
+
+    def __repr__(self) -> str:
+        return f"BM25Index({str(self.path)!r}, chunks={len(self)}, stamp={self.stamp!r})"
+
+    @property
+    def stemmer(self) -> str | None:
+        return self._tokenizer.stemmer_name
+
+    def tokens(self, text: str) -> list[str]:
+        """The terms ``text`` is indexed / searched by (for debugging and snippets)."""
+        return self._tokenizer.tokens(text)
+
+    def rebuild(self, chunks: Iterable[StoredChunk]) -> None:
+        """Index ``chunks`` from scratch; texts stream to disk, not memory. ``save()`` persists."""
+        import bm25s
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=self.path))
+        vocab: dict[str, int] = {}
+        corpus: list[list[int]] = []
+        ids: list[str] = []
+        raw: dict[str, list[str | None]] = {k: [] for k in _KEYS}
+        labels: dict[str, list[int]] = {}
+        updated: list[float] = []
+        offsets = [0]
+        with open(stage / "docs.jsonl", "wb") as out:
+            for row, chunk in enumerate(chunks):
+                ids.append(chunk.id)
+                terms = self._tokenizer.tokens(chunk.text)
+                corpus.append([vocab.setdefault(t, len(vocab)) for t in terms])
+                md = chunk.metadata
+                for key in _KEYS:
+                    raw[key].append(None if md.get(key) is None else str(md[key]))
+                for label in _labels(md.get("labels")):
+                    labels.setdefault(label, []).append(row)
+                ts = md.get("updated_at_ts")
+                numeric = isinstance(ts, (int, float)) and not isinstance(ts, bool)
+                updated.append(float(ts) if numeric else np.nan)  # type: ignore[arg-type]
+                rec = {"id": chunk.id, "text": chunk.text, "metadata": md}
+                out.write(json.dumps(rec, ensure_ascii=False, default=str).encode() + b"\n")
+                offsets.append(out.tell())
+        bm25 = None
+        if ids:
+            bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
+            bm25.index((corpus, vocab), create_empty_token=False, show_progress=False)
+        del corpus
+        values = {k: sorted({v for v in raw[k] if v is not None}) for k in _KEYS}
+        codes = {}
+        for key in _KEYS:
+            index = {v: i for i, v in enumerate(values[key])}
+            codes[key] = np.asarray([index.get(v, -1) for v in raw[key]], dtype=np.int32)  # type: ignore[arg-type]
+        state = _State(
+            stage,
+            bm25,
+            ids,
+            codes,
+            values,
+            {k: np.asarray(v, dtype=np.int64) for k, v in labels.items()},
+            np.asarray(updated, dtype=np.float64),
+            np.asarray(offsets, dtype=np.int64),
+            _open_docs(stage),
+            staged=True,
+        )
+        self._swap(state)
+
+    def save(self) -> None:
+        """Persist atomically: a complete new version folder, then one rename of ``CURRENT``."""
+        with self._lock:
+            if self.stamp is None:
+                self.stamp = uuid.uuid4().hex
+            state = self._state
+            if not state.staged:
+                if state.folder is not None and _read_meta(state.folder).get("stamp") == self.stamp:
+                    return  # what is on disk is what we hold
+                state = self._restage(state)
+            assert state.folder is not None
+            self._write(state)
+            final = self.path / f"v-{uuid.uuid4().hex[:12]}"
+            os.replace(state.folder, final)
+            state.folder, state.staged = final, False
+            tmp = self.path / f".CURRENT-{uuid.uuid4().hex[:8]}"
+            tmp.write_text(final.name, encoding="utf-8")
+            os.replace(tmp, self.path / "CURRENT")
+            self._cleanup(final.name)
+
+    def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[Hit]:
+        """The ``k`` best chunks by BM25 among those passing ``filters`` (score > 0 only)."""
+        st = self._state  # one read: a concurrent rebuild cannot mix generations
+        if st.bm25 is None or k <= 0:
+            return []
+        vocab = st.bm25.vocab_dict
+        term_ids = [vocab[t] for t in self._tokenizer.tokens(query) if t in vocab]
+        if not term_ids:
+            return []
+        scores = st.bm25.get_scores_from_ids(term_ids)
+        if filters is not None and not filters.empty:
+            scores = np.where(st.mask(filters), scores, 0.0)
+        rows = np.flatnonzero(scores > 0)
+        if rows.size > k:
+            top = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+            # keep every row tied with the k-th score, so the id tie-break below is exact
+            rows = rows[scores[rows] >= scores[top].min()]
+        order = sorted(rows.tolist(), key=lambda i: (-float(scores[i]), st.ids[i]))[:k]
+        return [_hit(st, i, float(scores[i])) for i in order]
+
+    def lookup(self, ids: Sequence[str]) -> dict[str, Hit]:
+        """Text and metadata of those ``ids`` this index holds (score 0.0), from the mmap.
+
+        The search reads shown chunks from here instead of the vector store (much cheaper).
+        """
+        st = self._state
+        rows = self._rows(st)
+        out: dict[str, Hit] = {}
+        for cid in ids:
+            row = rows.get(cid)
+            if row is not None:
+                out[cid] = _hit(st, row, 0.0)
+        return out
+
+    def mask_ids(self, ids: Sequence[str], filters: SearchFilters) -> list[bool | None]:
+        """For each id: does its chunk pass ``filters`` (None: not in this index)."""
+        st = self._state
+        rows = self._rows(st)
+        mask = st.mask(filters)
+        return [None if (r := rows.get(cid)) is None else bool(mask[r]) for cid in ids]
+
+    def _rows(self, st: _State) -> dict[str, int]:
+        # id -> row, built once per loaded/rebuilt state (a race builds it twice, harmlessly)
+        cached = self._row_index
+        if cached is not None and cached[0] is st:
+            return cached[1]
+        rows = {cid: i for i, cid in enumerate(st.ids)}
+        self._row_index = (st, rows)
+        return rows
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _swap(self, state: _State) -> None:
+        with self._lock:
+            old, self._state = self._state, state
+        if old.staged and old.folder is not None and old.folder != state.folder:
+            shutil.rmtree(old.folder, ignore_errors=True)
+
+    def _write(self, st: _State) -> None:
+        assert st.folder is not None
+        if st.bm25 is not None and not (st.folder / "bm25").is_dir():
+            st.bm25.save(str(st.folder / "bm25"), show_progress=False)
+        names = sorted(st.labels)
+        arrays = {"offsets": st.offsets, "updated_at_ts": st.updated}
+        arrays.update({f"code_{k}": v for k, v in st.codes.items()})
+        arrays.update({f"label_{i}": st.labels[name] for i, name in enumerate(names)})
+        np.savez(st.folder / "columns.npz", **arrays)  # type: ignore[arg-type]
+        meta = {
+            "format": _FORMAT,
+            "stamp": self.stamp,
+            "k1": self.k1,
+            "b": self.b,
+            "stemmer": self._tokenizer.stemmer_name,
+            "ids": st.ids,
+            "values": st.values,
+            "labels": names,
+        }
+        (st.folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+
+    def _load(self) -> None:
+        try:
+            folder = self.path / (self.path / "CURRENT").read_text(encoding="utf-8").strip()
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # nothing saved yet: an empty index
+        if meta.get("format") != _FORMAT:
+            log.warning("ignoring the BM25 index at %s: unknown format", folder)
+            return
+        if meta.get("stemmer") != self._tokenizer.stemmer_name:
+            self._tokenizer = make_tokenizer(meta.get("stemmer"))
+            if self._tokenizer.stemmer_name != meta.get("stemmer"):
+                log.warning("BM25 index was stemmed with %s, not available here", meta["stemmer"])
+        bm25 = None
+        if (folder / "bm25").is_dir():
+            import bm25s
+
+            bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False)
+        with np.load(folder / "columns.npz") as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        self.k1, self.b, self.stamp = meta["k1"], meta["b"], meta.get("stamp")
+        state = _State(
+            folder,
+            bm25,
+            list(meta["ids"]),
+            {k: arrays[f"code_{k}"] for k in _KEYS},
+            {k: list(meta["values"][k]) for k in _KEYS},
+            {name: arrays[f"label_{i}"] for i, name in enumerate(meta["labels"])},
+            arrays["updated_at_ts"],
+            arrays["offsets"],
+            _open_docs(folder),
+        )
+        self._swap(state)
+
+    def _restage(self, st: _State) -> _State:
+        # the same data under a new stamp (or a first save of an empty index): a new folder
+        self.path.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=self.path))
+        if st.folder is not None:
+            shutil.copytree(st.folder, stage, dirs_exist_ok=True)
+        else:
+            (stage / "docs.jsonl").write_bytes(b"")
+        new = _State(
+            stage, st.bm25, st.ids, st.codes, st.values, st.labels, st.updated, st.offsets,
+            st.docs, staged=True,
+        )  # fmt: skip
+        self._state = new
+        return new
+
+    def _cleanup(self, live: str) -> None:
+        # keep the live version and the one before it (a reader may be loading it right now)
+        versions = sorted(
+            (p for p in self.path.glob("v-*") if p.is_dir()), key=lambda p: p.stat().st_mtime
+        )
+        keep = {live} | {p.name for p in versions[-2:]}
+        for p in versions:
+            if p.name not in keep:
+                shutil.rmtree(p, ignore_errors=True)
+        # stages left by a crashed rebuild (old enough not to be another process's live one)
+        for p in self.path.glob(".stage-*"):
+            if p != self._state.folder and p.is_dir() and time.time() - p.stat().st_mtime > 3600:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def _hit(st: _State, row: int, score: float) -> Hit:
+    assert st.docs is not None
+    rec = json.loads(st.docs[int(st.offsets[row]) : int(st.offsets[row + 1])].decode("utf-8"))
+    return Hit(id=rec["id"], score=score, text=rec["text"], metadata=rec["metadata"])
+
+
+def _labels(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [x for x in value.split(",") if x]
+    return [str(x) for x in value]

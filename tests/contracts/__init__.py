@@ -1,0 +1,1 @@
+"""One contract suite per Protocol in ragconf.index.types, run against every implementation."""
