@@ -35,9 +35,21 @@ def make_confluence(settings: Settings, *, auth: str | None = None) -> Confluenc
 
 
 def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The configured embedder; the model itself loads lazily on first use (warm_up)."""
-    from ragconf.index.embed import SentenceTransformerEmbedder
+    """The configured embedder; the model itself loads lazily on first use (warm_up).
 
+    The model spec ``hash`` or ``hash:DIM`` gives the deterministic HashEmbedder (no model
+    at all): tests and crash trials run the real CLI with it in seconds.
+    """
+    from ragconf.index.embed import HashEmbedder, SentenceTransformerEmbedder
+
+    spec = (settings.embed_model or "").strip()
+    if spec == "hash" or spec.startswith("hash:"):
+        dim = spec.partition(":")[2]
+        if dim and not dim.isdigit():
+            from ragconf.errors import ConfigurationError
+
+            raise ConfigurationError(f"RAGCONF_EMBED_MODEL={spec!r}: use 'hash' or 'hash:DIM'")
+        return HashEmbedder(int(dim) if dim else 64)  # type: ignore[return-value]
     return SentenceTransformerEmbedder(settings.embed_model, device=settings.embed_device)
 
 

@@ -63,12 +63,13 @@ class Settings(BaseSettings):
         None, description="a ready Authorization value: 'Basic …' or 'Bearer …'"
     )
     data_dir: Path = Field(Path(".ragconf"), description="embedded Chroma, BM25 and sync state")
-    chroma_url: str | None = Field(
-        None, description="Chroma server URL (else embedded)"
-    )
+    chroma_url: str | None = Field(None, description="Chroma server URL (else embedded)")
     embed_model: str | None = Field(default=None, description="sentence-transformers name or path")
-    embed_device: str | None = Field(default=None, description="torch device; default cuda when present")
-    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    embed_device: str | None = Field(
+        default=None, description="torch device (default: cuda if present)"
+    )
+    # repr=False: a logged or printed Settings must not show the keys
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     permissions: PermissionMode = "off"
     permission_cache_s: float = 60.0
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -150,10 +150,24 @@ class Resources(PageResources):
         if not link:
             raise BadResponseError(f"attachment {attachment.id} has no download link")
         url = resolve_next(self.origin, link, api_url=self.api_url)
-        reply = self._t.request(
-            "GET", url, decode_json=False, follow_redirects=True, max_bytes=max_bytes
+        expected = attachment.file_size
+        for attempt in range(3):
+            reply = self._t.request(
+                "GET", url, decode_json=False, follow_redirects=True, max_bytes=max_bytes
+            )
+            # a body cut short, or a proxy's 200 error page, is not the file: the listed
+            # size tells them apart (indexing it would store garbage as the file's text)
+            if expected is None or len(reply.content) == expected:
+                return reply.content
+            if attempt < 2:
+                self._t._sleep(self._t.policy.backoff_delay(attempt))
+        raise BadResponseError(
+            f"attachment {attachment.id}: the download has {len(reply.content)} bytes, "
+            f"the attachment {expected}",
+            method="GET",
+            url=reply.url,
+            status=reply.status,
         )
-        return reply.content
 
     # -- custom content -------------------------------------------------------------------
 
