@@ -1,1 +1,96 @@
-"""Placeholder: commands are added by their owner."""
+"""``ragconf search "question"``: the API's search from the command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from ragconf.cli._app import app, emit_json, get_settings
+
+__all__ = ["search"]
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return tuple(out)
+
+
+@app.command()
+def search(
+    question: str = typer.Argument(..., help="What to look for, in plain words."),
+    space: list[str] = typer.Option(None, "--space", "-s", help="Space key (repeatable)."),
+    label: list[str] = typer.Option(None, "--label", "-l", help="Label (repeatable; any)."),
+    type_: list[str] = typer.Option(
+        None,
+        "--type",
+        "-t",
+        help="page, blogpost, attachment or custom_content (repeatable).",
+    ),
+    updated_after: str = typer.Option(
+        None, "--updated-after", help="Only documents modified after this ISO date/datetime."
+    ),
+    k: int = typer.Option(10, "-k", "--k", help="How many documents (1..100)."),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or bm25."),
+    as_json: bool = typer.Option(False, "--json", help="JSON with the API's result fields."),
+) -> None:
+    """Search the local index: a table of score, title, space and link, or --json."""
+    from ragconf.api.schemas import parse_updated_after
+    from ragconf.errors import InvalidQueryError
+    from ragconf.index.types import CONTENT_TYPES, SearchFilters
+    from ragconf.search.retrieve import validate_query
+
+    types = _split(type_)
+    bad = [t for t in types if t not in CONTENT_TYPES]
+    if bad:
+        raise InvalidQueryError(
+            f"unknown content type {bad[0]!r}", hint=f"use one of {', '.join(CONTENT_TYPES)}"
+        )
+    try:
+        after = parse_updated_after(updated_after)
+    except ValueError as exc:
+        raise InvalidQueryError(str(exc)) from None
+    validate_query(question, k, mode)  # fail fast, before the model loads
+    filters = SearchFilters(
+        space_keys=_split(space), labels=_split(label), content_types=types, updated_after=after
+    )
+    retriever = _open_retriever()
+    res = retriever.search(question, k=k, filters=filters, mode=mode)
+    if as_json:
+        emit_json(
+            {
+                "query": res.query,
+                "mode": res.mode,
+                "took_ms": res.timings.get("total_ms"),
+                "results": [d.to_dict() for d in res.results],
+            }
+        )
+        return
+    _print_table(res.results)
+
+
+def _open_retriever() -> Any:
+    from ragconf.api.app import open_services
+
+    settings = get_settings()
+    return open_services(settings).retriever
+
+
+def _print_table(results: list[Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not results:
+        console.print("No results. (Is the index synced? Try `ragconf sync`.)")
+        return
+    table = Table(show_lines=False)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("title")
+    table.add_column("space", no_wrap=True)
+    table.add_column("url", overflow="fold")
+    for d in results:
+        table.add_row(f"{d.score:.3f}", d.title, d.space_key or "", d.anchor_url or d.url)
+    console.print(table)

@@ -1,0 +1,147 @@
+"""Typed dependencies of the routes; tests override them with ``app.dependency_overrides``.
+
+``Services`` is built once by the app's lifespan and kept on ``app.state.services``.
+The permission seam: ``PermissionsDep`` gives each request a :class:`PermissionScope` that
+may narrow the search filters (e.g. to the space ids the caller can see) and post-check each
+document's metadata. The default scope changes nothing (``RAGCONF_PERMISSIONS=off``); a
+resolver placed on ``app.state.permission_resolver`` (``request -> PermissionScope``)
+replaces it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Header, Request
+
+from ragconf.errors import RagconfError, StoreError
+from ragconf.index.types import Embedder, SearchFilters, VectorStore
+from ragconf.search._lexical_holder import LexicalHolder
+from ragconf.search.retrieve import Retriever
+from ragconf.settings import Settings
+
+__all__ = [
+    "ApiKeyDep",
+    "PermissionScope",
+    "PermissionsDep",
+    "RetrieverDep",
+    "Services",
+    "ServicesDep",
+    "SettingsDep",
+    "UnauthorizedError",
+    "get_permissions",
+    "get_retriever",
+    "get_services",
+    "get_settings",
+    "require_api_key",
+]
+
+
+class UnauthorizedError(RagconfError):
+    """The API requires a key (RAGCONF_API_KEYS is set) and the request had none or a wrong one."""
+
+    http_status = 401
+    exit_code = 4
+    default_hint = "send `Authorization: Bearer <key>` with one of the keys in RAGCONF_API_KEYS"
+
+
+@dataclass
+class Services:
+    """The heavy parts, opened once per process by the lifespan."""
+
+    settings: Settings
+    embedder: Embedder
+    store: VectorStore
+    lexical: LexicalHolder
+    retriever: Retriever
+    model_loaded: bool = False
+
+
+class PermissionScope(Protocol):
+    """What one request may see. ``allow`` None means every document that matches."""
+
+    def narrow(self, filters: SearchFilters) -> SearchFilters: ...
+
+    @property
+    def allow(self) -> Callable[[dict[str, Any]], bool] | None: ...
+
+
+class OpenScope:
+    """The service account's view: no narrowing, no post-check (permissions off)."""
+
+    allow = None
+
+    def narrow(self, filters: SearchFilters) -> SearchFilters:
+        return filters
+
+
+def get_services(request: Request) -> Services:
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise StoreError("the search service is still starting", hint="retry in a moment")
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_retriever(services: ServicesDep) -> Retriever:
+    return services.retriever
+
+
+RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
+
+
+def get_permissions(
+    request: Request,
+    x_confluence_authorization: Annotated[
+        str | None,
+        Header(
+            alias="X-Confluence-Authorization",
+            description="the reader's own Confluence credentials ('Basic …' or 'Bearer …'); "
+            "required when RAGCONF_PERMISSIONS is spaces or strict, ignored when off",
+        ),
+    ] = None,
+) -> PermissionScope:
+    # the resolver reads the header from the request itself; the parameter documents it
+    resolver = getattr(request.app.state, "permission_resolver", None)
+    if resolver is None:
+        return OpenScope()
+    return resolver(request)  # type: ignore[no-any-return]
+
+
+PermissionsDep = Annotated[PermissionScope, Depends(get_permissions)]
+
+
+def require_api_key(request: Request) -> None:
+    """When API keys are configured, demand ``Authorization: Bearer <key>``.
+
+    Every configured key is compared in constant time (``hmac.compare_digest``), and all of
+    them are compared, so timing tells nothing about which key nearly matched.
+    """
+    keys: list[str] = list(request.app.state.settings.api_keys or [])
+    if not keys:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise UnauthorizedError("an API key is required")
+    supplied = given.strip().encode("utf-8")
+    ok = False
+    for key in keys:
+        ok |= hmac.compare_digest(supplied, key.encode("utf-8"))
+    if not ok:
+        raise UnauthorizedError("the API key is not valid")
+
+
+ApiKeyDep = Depends(require_api_key)

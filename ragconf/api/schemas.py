@@ -1,0 +1,239 @@
+"""Request and response models of the HTTP API (they make the OpenAPI document at /docs)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from ragconf.index.types import CONTENT_TYPES, SearchFilters
+from ragconf.search.context import MAX_CONTEXT_K, MAX_CONTEXT_TOKENS, MIN_CONTEXT_TOKENS
+from ragconf.search.retrieve import MAX_K, MAX_QUERY_CHARS
+
+__all__ = [
+    "Citation",
+    "ContextRequest",
+    "ContextResponse",
+    "ErrorResponse",
+    "HealthResponse",
+    "ReadyResponse",
+    "SearchRequest",
+    "SearchResponse",
+    "SearchResultItem",
+    "SectionItem",
+    "StatsResponse",
+    "parse_updated_after",
+    "split_multi",
+]
+
+ContentTypeName = Literal["page", "blogpost", "attachment", "custom_content"]
+ModeName = Literal["hybrid", "dense", "bm25"]
+
+
+def split_multi(values: list[str] | str | None) -> list[str]:
+    """Repeatable and comma-separated parameters: ``?space=A,B&space=C`` -> [A, B, C]."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    out: list[str] = []
+    for v in values:
+        out.extend(x.strip() for x in str(v).split(",") if x.strip())
+    return out
+
+
+def parse_updated_after(value: str | date | datetime | None) -> datetime | None:
+    """An ISO date (midnight UTC) or datetime (naive = UTC) -> aware datetime."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time.min)
+    else:
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                dt = datetime.combine(date.fromisoformat(text), time.min)
+            else:
+                dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(
+                f"updated_after must be an ISO date or datetime (2024-05-01 or "
+                f"2024-05-01T12:00:00Z), got {value!r}"
+            ) from exc
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Filtered(_Strict):
+    """The filter fields shared by search and context requests."""
+
+    space: list[str] = Field(
+        default_factory=list, description="space keys to search in (any of them)"
+    )
+    label: list[str] = Field(default_factory=list, description="documents with any of these labels")
+    type: list[ContentTypeName] = Field(
+        default_factory=list,
+        description="content types: page, blogpost, attachment, custom_content",
+    )
+    updated_after: datetime | None = Field(
+        None, description="only documents modified after this ISO date/datetime (naive = UTC)"
+    )
+    mode: ModeName | None = Field(None, description="hybrid (default), dense or bm25")
+
+    @field_validator("space", "label", "type", mode="before")
+    @classmethod
+    def _split(cls, v: object) -> object:
+        if isinstance(v, (str, list)):
+            return split_multi(v)
+        return v
+
+    @field_validator("updated_after", mode="before")
+    @classmethod
+    def _date(cls, v: object) -> object:
+        return parse_updated_after(v) if isinstance(v, (str, date)) else v
+
+    def filters(self) -> SearchFilters:
+        return SearchFilters(
+            space_keys=tuple(self.space),
+            labels=tuple(self.label),
+            content_types=tuple(self.type),
+            updated_after=self.updated_after,
+        )
+
+
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("the query must not be blank")
+    return v
+
+
+class SearchRequest(_Filtered):
+    """Body of ``POST /search``; the same fields as the query string of ``GET /search``."""
+
+    q: str = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        validation_alias=AliasChoices("q", "query"),
+        description="the question or keywords (`query` is accepted as an alias)",
+    )
+    k: int = Field(10, ge=1, le=MAX_K, description="how many documents to return")
+
+    _q = field_validator("q")(_not_blank)
+
+
+class ContextRequest(_Filtered):
+    """Body of ``POST /context``."""
+
+    query: str = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        validation_alias=AliasChoices("query", "q"),
+        description="the question the context should help answer",
+    )
+    k: int = Field(5, ge=1, le=MAX_CONTEXT_K, description="how many documents to draw from")
+    max_tokens: int = Field(
+        1500,
+        ge=MIN_CONTEXT_TOKENS,
+        le=MAX_CONTEXT_TOKENS,
+        description="budget for the whole context, counted with the embedding model's tokenizer",
+    )
+
+    _q = field_validator("query")(_not_blank)
+
+
+class SectionItem(BaseModel):
+    """A further matching part of the document."""
+
+    chunk_id: str
+    heading_path: str = Field(description="headings leading to the section, joined with ' › '")
+    anchor_url: str = Field(description="link straight to the section")
+    score: float
+    snippet: str = Field(description="best sentences, query terms marked as **term**")
+    snippet_plain: str = Field(description="the same sentences without marks")
+
+
+class SearchResultItem(BaseModel):
+    content_id: str
+    content_type: ContentTypeName | str
+    title: str
+    url: str = Field(description="the document in Confluence")
+    anchor_url: str = Field(description="link to the best-matching section (url#anchor)")
+    space_key: str | None
+    labels: list[str]
+    breadcrumbs: list[str] = Field(
+        description="space name, ancestor page titles (when known), headings of the best section"
+    )
+    updated_at: str | None = Field(description="last modification, ISO 8601")
+    score: float = Field(description="fused relevance score; higher is better")
+    snippet: str = Field(description="best sentence window, query terms marked as **term**")
+    snippet_plain: str = Field(description="the same window without marks")
+    sections: list[SectionItem] = Field(description="other matching sections, best first")
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: ModeName
+    took_ms: float
+    results: list[SearchResultItem]
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="milliseconds: encode, dense, lexical, fuse, total"
+    )
+
+
+class Citation(BaseModel):
+    n: int = Field(description="the passage number, [n] in the context; consecutive from 1")
+    title: str
+    url: str
+    anchor_url: str
+    content_id: str
+
+
+class ContextResponse(BaseModel):
+    query: str
+    context: str = Field(description="passages '[n] Title — url' + text, blank-line separated")
+    citations: list[Citation]
+    tokens: int = Field(description="tokens in `context`, counted with `tokenizer`")
+    max_tokens: int
+    tokenizer: str = Field(description="the tokenizer that counted (the embedding model's)")
+    truncated: bool = Field(description="true when text was left out to fit max_tokens")
+    took_ms: float
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    message: str
+    hint: str | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyResponse(BaseModel):
+    ready: bool
+    model_loaded: bool
+    index_present: bool
+    chunks: int
+    lexical_chunks: int
+    problems: list[str] = Field(default_factory=list)
+
+
+class StatsResponse(BaseModel):
+    documents: int | None = None
+    chunks: int
+    by_space: dict[str, int]
+    by_type: dict[str, int]
+    lexical_chunks: int
+    last_sync_at: str | None
+    model: str
+    dimension: int
+    store: str = Field(description="embedded:/path or the Chroma server URL (no credentials)")
+    content_types: list[str] = Field(default_factory=lambda: list(CONTENT_TYPES))

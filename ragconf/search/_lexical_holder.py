@@ -1,0 +1,151 @@
+"""Keeps the BM25 index in step with the vector store without rebuilding it per query.
+
+The index is loaded once at startup. A sync saves a fresh BM25 version and, when the sync
+records it, names its *stamp* in the store's collection metadata
+(``store.get_meta()["lexical_stamp"]``). On a search, at most once every ``check_interval_s``
+seconds, the holder asks whether the loaded index is stale:
+
+* the store names a stamp different from the loaded index's, or
+* the index folder on disk (``path/CURRENT``) names another version than the one loaded
+  (an embedded store synced by another process).
+
+When stale, a background thread reloads the saved index (cheap: bm25s memory-maps its
+arrays); if the file on disk is still not the one the store names (the store lives on a
+Chroma server and the sync ran on another machine), it rebuilds the index from the store's
+chunks instead. Searches keep using the old index until the new one is ready, then one
+reference swap makes the new one live. Nothing is ever rebuilt per query.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ragconf.index.types import LexicalIndex
+
+__all__ = ["LexicalHolder", "disk_version", "lexical_stamp", "store_stamp"]
+
+log = logging.getLogger(__name__)
+
+
+def lexical_stamp(lexical: Any) -> str | None:
+    """The stamp a BM25 index was saved with (None when unknown)."""
+    stamp = getattr(lexical, "stamp", None)
+    if callable(stamp):
+        stamp = stamp()
+    return str(stamp) if stamp else None
+
+
+def disk_version(lexical: Any) -> str | None:
+    """The version folder the index on disk names as current (None if unknown)."""
+    path = getattr(lexical, "path", None)
+    if path is None:
+        return None
+    try:
+        return (Path(path) / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except (OSError, ValueError):
+        return None
+
+
+def store_stamp(store: Any) -> str | None:
+    """The lexical stamp the store's last sync recorded (None when unknown)."""
+    get_meta = getattr(store, "get_meta", None)
+    if get_meta is None:
+        return None
+    try:
+        meta = get_meta() or {}
+    except Exception:  # a store that can't answer now must not fail the search
+        log.debug("store.get_meta failed", exc_info=True)
+        return None
+    stamp = meta.get("lexical_stamp")
+    return str(stamp) if stamp else None
+
+
+class LexicalHolder:
+    """The current lexical index; call it to get the index (``Retriever`` accepts a callable).
+
+    >>> holder = LexicalHolder(bm25, store=store, load=lambda: BM25Index(path))  # doctest: +SKIP
+    >>> Retriever(store, embedder, holder)                                         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        lexical: LexicalIndex,
+        *,
+        store: Any = None,
+        load: Callable[[], LexicalIndex] | None = None,
+        rebuild: Callable[[], LexicalIndex] | None = None,
+        check_interval_s: float = 5.0,
+    ) -> None:
+        self._current = lexical
+        self._version = disk_version(lexical)
+        #: a store stamp that neither reload nor rebuild could match (don't retry it forever)
+        self._unreachable: str | None = None
+        self._store = store
+        self._load = load
+        self._rebuild = rebuild
+        self.check_interval_s = check_interval_s
+        self._last_check = time.monotonic()
+        self._lock = threading.Lock()
+        self._refreshing: threading.Thread | None = None
+        self.reloads = 0
+        self.rebuilds = 0
+
+    @property
+    def current(self) -> LexicalIndex:
+        return self._current
+
+    def __call__(self) -> LexicalIndex:
+        now = time.monotonic()
+        if now - self._last_check >= self.check_interval_s:
+            self._last_check = now
+            self.check()
+        return self._current
+
+    def stale(self) -> bool:
+        want = store_stamp(self._store)
+        if want is not None and want != lexical_stamp(self._current) and want != self._unreachable:
+            return True
+        on_disk = disk_version(self._current)
+        return on_disk is not None and on_disk != self._version
+
+    def check(self, *, wait: bool = False) -> bool:
+        """Start a refresh if the store's stamp moved; True when one is running or done."""
+        if not self.stale():
+            return False
+        with self._lock:
+            if self._refreshing is None or not self._refreshing.is_alive():
+                self._refreshing = threading.Thread(
+                    target=self._refresh, name="ragconf-lexical-refresh", daemon=True
+                )
+                self._refreshing.start()
+            thread = self._refreshing
+        if wait:
+            thread.join()
+        return True
+
+    def _refresh(self) -> None:
+        want = store_stamp(self._store)
+        # read the version name before loading: a save in between costs one more reload later
+        version = disk_version(self._current)
+        try:
+            fresh: LexicalIndex | None = None
+            if self._load is not None:
+                fresh = self._load()
+                self.reloads += 1
+            stamp_ok = want is None or (fresh is not None and lexical_stamp(fresh) == want)
+            if not stamp_ok and self._rebuild is not None:
+                fresh = self._rebuild()
+                self.rebuilds += 1
+                version = self._version  # rebuilt in memory; the disk version is unchanged
+            if fresh is not None:
+                self._current = fresh  # one reference swap: searches see old or new, never half
+                self._version = version
+            if want is not None and lexical_stamp(self._current) != want:
+                self._unreachable = want
+        except Exception:
+            log.warning("refreshing the lexical index failed; keeping the old one", exc_info=True)
