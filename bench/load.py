@@ -98,20 +98,23 @@ async def client_loop(
             out["latencies"].append(elapsed)
 
 
-async def run_load(url: str, clients: int, duration: float, warmup: float, k: int,
-                   api_key: str | None) -> dict[str, Any]:
+async def run_load(
+    url: str, clients: int, duration: float, warmup: float, k: int, api_key: str | None
+) -> dict[str, Any]:
     import httpx
 
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     out: dict[str, Any] = {"status": Counter(), "latencies": []}
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits,
-                                 timeout=60.0) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers=headers, limits=limits, timeout=60.0
+    ) as client:
         start = time.perf_counter()
         measure_from = start + warmup
         stop_at = measure_from + duration
-        await asyncio.gather(*(client_loop(n, client, stop_at, measure_from, out, k)
-                               for n in range(clients)))
+        await asyncio.gather(
+            *(client_loop(n, client, stop_at, measure_from, out, k) for n in range(clients))
+        )
         # requests still running at stop_at finish late; the window is what was measured
         measured = max(time.perf_counter() - measure_from, 1e-9)
     lat = sorted(out["latencies"])
@@ -151,18 +154,27 @@ def build_demo(data_dir: Path, model: str | None) -> dict[str, Any]:
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, demo_site
 
     with SimulatorServer(demo_site()) as sim:
-        settings = Settings(confluence_url=sim.base_url, confluence_username=DEMO_USER,
-                            confluence_token=SecretStr(DEMO_TOKEN), data_dir=data_dir,
-                            embed_model=model)
+        settings = Settings(
+            confluence_url=sim.base_url,
+            confluence_username=DEMO_USER,
+            confluence_token=SecretStr(DEMO_TOKEN),
+            data_dir=data_dir,
+            embed_model=model,
+        )
         embedder = runtime.make_embedder(settings)
-        store = runtime.open_store(settings, model_name=embedder.model_name,
-                                   dimension=embedder.dimension)
+        store = runtime.open_store(
+            settings, model_name=embedder.model_name, dimension=embedder.dimension
+        )
         lexical = runtime.open_lexical(settings, model_name=embedder.model_name)
         t0 = time.perf_counter()
         with runtime.make_confluence(settings) as conf:
             report = Syncer(conf, store, embedder, lexical, state_dir=data_dir).run()
-        info = {"chunks": store.count(), "documents": report.documents_seen,
-                "sync_s": round(time.perf_counter() - t0, 1), "model": embedder.model_name}
+        info = {
+            "chunks": store.count(),
+            "documents": report.documents_seen,
+            "sync_s": round(time.perf_counter() - t0, 1),
+            "model": embedder.model_name,
+        }
         store.close()
     if report.failed:
         raise SystemExit(f"the demo sync failed for {len(report.failed)} documents")
@@ -177,7 +189,9 @@ def serve(data_dir: Path, model: str | None, port: int) -> subprocess.Popen[byte
     ragconf = str(Path(sys.executable).parent / "ragconf")
     return subprocess.Popen(
         [ragconf, "serve", "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -228,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         url = url.rstrip("/")
         wait_ready(url, proc)
         _log(f"{args.clients} clients for {args.duration:.0f} s against {url}/search …")
-        result = asyncio.run(run_load(url, args.clients, args.duration, args.warmup, args.k,
-                                      args.api_key))
+        result = asyncio.run(
+            run_load(url, args.clients, args.duration, args.warmup, args.k, args.api_key)
+        )
     finally:
         if proc is not None:
             proc.terminate()
@@ -249,8 +264,11 @@ def main(argv: list[str] | None = None) -> int:
         "k": args.k,
         "corpus": "demo" if args.url is None else None,
         **({"index_" + key: value for key, value in index.items()}),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
     }
     print(json.dumps(out))
     return 1 if result["errors"] else 0

@@ -1,0 +1,201 @@
+"""Cheap enumeration: what exists in each space, without bodies, and how it maps to the index.
+
+Per space: pages (current + archived, the API default), blog posts, custom content of the
+configured types, and the attachments hanging on any of those - ids, versions, titles and
+tree position only (``limit`` 250 per request, no ``body-format``). Labels do not bump
+versions, so they come from a label -> content mapping (``/labels`` then
+``/labels/{id}/pages|blogposts`` restricted by ``space-id``): 1 + 2 x labels requests per
+run, instead of one request per page.
+
+Each listing remembers whether it finished: deletions of a kind in a space happen only
+when its enumeration was complete (a transient failure must never delete anything).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragconf.errors import ConfluenceError, NotFoundError
+from ragconf.index._documents import Item, SpaceInfo, ancestors_of, item_metadata
+
+__all__ = ["LabelMap", "SpaceListing", "label_map", "list_attachments", "list_space"]
+
+log = logging.getLogger("ragconf.sync")
+
+#: kind -> its label map key prefix; pages and blog posts are what /labels/{id}/… can list
+LabelMap = dict[tuple[str, str], list[str]]
+
+
+@dataclass
+class SpaceListing:
+    space: SpaceInfo
+    items: list[Item] = field(default_factory=list)
+    #: kind -> whether its enumeration ran to the end
+    complete: dict[str, bool] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    #: custom content types the site answered 404 for (not installed)
+    unknown_types: list[str] = field(default_factory=list)
+
+
+def _drain(
+    it: Iterable[Any], what: str, listing: SpaceListing, kind: str, missing: str | None = None
+) -> list[Any]:
+    """Read a listing to the end; a failure marks the kind incomplete (no deletions).
+
+    ``missing``: a custom content type; a 404 before any item is the spec's answer for a
+    type the site does not have (its app is not installed), which is no failure.
+    """
+    out: list[Any] = []
+    try:
+        for obj in it:
+            out.append(obj)
+    except NotFoundError as exc:
+        if missing is None or out:
+            return _failed(exc, what, listing, kind, out)
+        log.info("custom content type %s is not available on this site; skipped", missing)
+        listing.unknown_types.append(missing)
+        listing.complete.setdefault(kind, True)  # nothing of that type exists here
+        return out
+    except ConfluenceError as exc:
+        return _failed(exc, what, listing, kind, out)
+    listing.complete.setdefault(kind, True)
+    return out
+
+
+def _failed(
+    exc: ConfluenceError, what: str, listing: SpaceListing, kind: str, out: list[Any]
+) -> list[Any]:
+    listing.complete[kind] = False
+    listing.warnings.append(
+        f"space {listing.space.key}: listing {what} failed after {len(out)} items "
+        f"({type(exc).__name__}: {exc.message}); its deletions are skipped this run"
+    )
+    return out
+
+
+def label_map(
+    conf: Any, space_ids: Sequence[str], map_concurrent: Callable[..., Iterator[Any]] | None = None
+) -> LabelMap | None:
+    """(kind, content id) -> label names for pages and blog posts in ``space_ids``.
+
+    None when any request failed: the caller then keeps the stored labels instead of
+    wiping them.
+    """
+    out: LabelMap = defaultdict(list)
+    try:
+        labels = list(conf.get_labels())
+    except ConfluenceError as exc:
+        log.warning("listing labels failed (%s); labels are left as they are", exc.message)
+        return None
+    ids = list(space_ids)
+
+    def members(label: Any) -> list[tuple[str, str, str]]:
+        rows = [
+            ("page", p.id, label.name) for p in conf.get_pages_by_label(label.id, space_ids=ids)
+        ]
+        rows += [
+            ("blogpost", b.id, label.name)
+            for b in conf.get_blog_posts_by_label(label.id, space_ids=ids)
+        ]
+        return rows
+
+    mapper = map_concurrent or (lambda fn, xs: map(fn, xs))
+    try:
+        for rows in mapper(members, labels):
+            for kind, cid, name in rows:
+                out[(kind, str(cid))].append(name)
+    except ConfluenceError as exc:
+        log.warning("label mapping failed (%s); labels are left as they are", exc.message)
+        return None
+    return dict(out)
+
+
+def list_attachments(conf: Any) -> tuple[dict[str, list[Any]], bool, str | None]:
+    """All visible attachments grouped by container id, with a completeness flag.
+
+    One site-wide ``/attachments`` listing (N/250 requests) is far cheaper than one
+    request per page; attachments whose container is not in a synced space are ignored.
+    """
+    by_container: dict[str, list[Any]] = defaultdict(list)
+    try:
+        for att in conf.get_attachments():
+            if att.container_id:
+                by_container[str(att.container_id)].append(att)
+    except ConfluenceError as exc:
+        return dict(by_container), False, f"listing attachments failed ({exc.message})"
+    return dict(by_container), True, None
+
+
+def list_space(
+    conf: Any,
+    space: SpaceInfo,
+    *,
+    site_url: str,
+    labels: LabelMap | None,
+    custom_types: Sequence[str],
+    attachments: dict[str, list[Any]] | None,
+    attachments_complete: bool,
+) -> SpaceListing:
+    """Every indexable item of one space, with its document-level metadata."""
+    listing = SpaceListing(space)
+    pages = _drain(conf.get_pages_by_space(space.id), "pages", listing, "page")
+    blogs = _drain(conf.get_blog_posts_by_space(space.id), "blog posts", listing, "blogpost")
+    customs: list[tuple[str, Any]] = []
+    for ctype in custom_types:
+        got = _drain(conf.get_custom_content_by_space(space.id, ctype),
+                     f"custom content {ctype}", listing, "custom_content", missing=ctype)
+        customs += [(ctype, c) for c in got]
+
+    parents = {str(p.id): (str(p.parent_id) if p.parent_id else None) for p in pages}
+    titles = {str(p.id): p.title for p in pages}
+    # container id -> (ancestors of the container incl. itself, its title)
+    places: dict[str, tuple[list[str], str]] = {}
+
+    def labels_for(kind: str, cid: str) -> tuple[list[str], bool]:
+        if kind == "custom_content":
+            return [], True  # v2 offers no label -> custom content route
+        if labels is None or kind == "attachment":
+            return [], False  # fetched per item only if it must be rebuilt
+        return labels.get((kind, cid), []), True
+
+    def add(kind: str, obj: Any, *, ancestors: list[str], parent: str | None,
+            container_title: str | None = None, ctype: str | None = None) -> Item:
+        cid = str(obj.id)
+        names, known = labels_for(kind, cid)
+        meta = item_metadata(
+            kind, obj, space, site_url=site_url, labels=names, parent_id=parent,
+            ancestors=ancestors, breadcrumbs=" › ".join(titles.get(a, "") for a in ancestors),
+            container_title=container_title, custom_type=ctype,
+        )
+        item = Item(kind=kind, obj=obj, space=space, meta=meta, custom_type=ctype,
+                    labels_known=known)
+        listing.items.append(item)
+        places[cid] = ([*ancestors, cid], obj.title)
+        return item
+
+    for p in pages:
+        anc = ancestors_of(str(p.id), parents)
+        add("page", p, ancestors=anc, parent=str(p.parent_id) if p.parent_id else None)
+    for b in blogs:
+        add("blogpost", b, ancestors=[], parent=None)
+        titles[str(b.id)] = b.title
+    for ctype, c in customs:
+        container = c.page_id or c.blog_post_id or c.custom_content_id
+        anc = places.get(str(container), ([], ""))[0] if container else []
+        add("custom_content", c, ancestors=list(anc), parent=str(container) if container else None,
+            ctype=ctype)
+        titles[str(c.id)] = c.title
+
+    if attachments is not None:
+        listing.complete["attachment"] = attachments_complete and all(
+            listing.complete.get(k, True) for k in ("page", "blogpost", "custom_content")
+        )
+        for container_id, (anc, ctitle) in list(places.items()):
+            for att in attachments.get(container_id, ()):
+                titles.setdefault(container_id, ctitle)
+                add("attachment", att, ancestors=anc, parent=container_id, container_title=ctitle)
+    return listing
