@@ -319,7 +319,10 @@ class SentenceTransformerEmbedder:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            # the "Loading weights" bar would land in CLI output; ragconf draws its own
+            hf_logging.disable_progress_bar()
             device = self.requested_device or ("cuda" if torch.cuda.is_available() else "cpu")
             model = SentenceTransformer(
                 self.ref.source, device=device, local_files_only=self.local_files_only

@@ -162,6 +162,8 @@ class BM25Index:
         """Index ``chunks`` from scratch; texts stream to disk, not memory. ``save()`` persists."""
         import bm25s
 
+        # new contents, new identity: a reader comparing stamps must see that it changed
+        self.stamp = uuid.uuid4().hex
         self.path.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".stage-", dir=self.path))
         vocab: dict[str, int] = {}

@@ -323,8 +323,14 @@ class Syncer:
             if report.changed_index or stale:
                 self.lexical.rebuild(self.store.iter_all())
                 self.lexical.save()
+        meta: dict[str, Any] = {}
+        stamp = getattr(self.lexical, "stamp", None)
+        if stamp:
+            # API servers on other hosts reload their BM25 copy when this stamp moves
+            meta["lexical_stamp"] = str(stamp)
         try:
             self.store.set_meta(
+                **meta,
                 last_sync_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
                 last_sync_spaces=",".join(s.key for s in spaces),
                 last_sync_full=report.full,
