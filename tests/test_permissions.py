@@ -275,6 +275,17 @@ def test_stats_are_scoped_in_spaces_mode_and_refused_in_strict(indexed: Indexed)
     assert r.status_code == 403 and "strict" in r.json()["message"]
 
 
+@pytest.mark.parametrize("mode", ["spaces", "strict"])
+def test_readyz_reveals_no_totals_under_permission_aware_search(indexed: Indexed, mode: str) -> None:
+    with indexed.client("off") as c:
+        open_body = c.get("/readyz").json()
+    with indexed.client(mode) as c:
+        r = c.get("/readyz")
+    assert open_body["chunks"] > 0
+    assert r.status_code == 200 and r.json()["ready"] is True
+    assert r.json()["chunks"] is None and r.json()["lexical_chunks"] is None
+
+
 def test_confluence_failing_fails_closed(indexed: Indexed) -> None:
     faults = indexed.sim.faults
     with indexed.client("strict", permission_cache_s=0.0) as c:

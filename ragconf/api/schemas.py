@@ -221,8 +221,9 @@ class ReadyResponse(BaseModel):
     ready: bool
     model_loaded: bool
     index_present: bool
-    chunks: int
-    lexical_chunks: int
+    #: omitted (null) under permission-aware search: a total would count hidden content
+    chunks: int | None
+    lexical_chunks: int | None
     problems: list[str] = Field(default_factory=list)
 
 

@@ -58,12 +58,15 @@ def readyz(request: Request) -> Any:
         problems.append("the index is empty: run `ragconf sync`")
     if not services.model_loaded:
         problems.append("the embedding model is not loaded")
+    settings = getattr(request.app.state, "settings", None)
+    # readyz is unauthenticated: with permission-aware search a total would leak hidden content
+    reveal = getattr(settings, "permissions", "off") == "off"
     body = ReadyResponse(
         ready=not problems,
         model_loaded=services.model_loaded,
         index_present=chunks > 0,
-        chunks=chunks,
-        lexical_chunks=_lexical_len(services),
+        chunks=chunks if reveal else None,
+        lexical_chunks=_lexical_len(services) if reveal else None,
         problems=problems,
     )
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
