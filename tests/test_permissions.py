@@ -276,7 +276,7 @@ def test_stats_are_scoped_in_spaces_mode_and_refused_in_strict(indexed: Indexed)
 
 
 @pytest.mark.parametrize("mode", ["spaces", "strict"])
-def test_readyz_reveals_no_totals_under_permission_aware_search(indexed: Indexed, mode: str) -> None:
+def test_readyz_reveals_no_totals_under_permission_modes(indexed: Indexed, mode: str) -> None:
     with indexed.client("off") as c:
         open_body = c.get("/readyz").json()
     with indexed.client(mode) as c:
