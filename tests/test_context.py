@@ -133,3 +133,16 @@ def test_real_tokenizer_counts_the_whole_context() -> None:
 def test_out_of_range_parameters_are_rejected(k: int, max_tokens: int) -> None:
     with pytest.raises(InvalidQueryError):
         validate_context(k, max_tokens)
+
+
+def test_tables_keep_their_rows_on_separate_lines() -> None:
+    table = "| Code | Meaning |\n| --- | --- |\n| ERR-1 | Bad body |\n| ERR-2 | No key |"
+    second = "| Code | Meaning |\n| --- | --- |\n| ERR-3 | Too big |"
+    doc = _doc("9", "Error codes", ["Every error has a code. " + "Codes:\n" + table, second])
+    pack = pack_context("q", [doc], 500, count_words)
+    body = pack.context.split("\n", 1)[1]
+    lines = body.splitlines()
+    assert lines[0] == "Every error has a code. Codes:"
+    assert lines[1:5] == table.splitlines()
+    # the repeated header row is said once; the rule line stays so the rows still parse
+    assert lines[5:] == ["| --- | --- |", "| ERR-3 | Too big |"]

@@ -15,7 +15,14 @@ from urllib.parse import quote
 import pydantic
 
 from ragconf.confluence._paging import as_list, chunked, paginate
-from ragconf.confluence._params import IDS_CAP, SPACE_IDS_CAP, IdList, multi, sort_key
+from ragconf.confluence._params import (
+    IDS_CAP,
+    SPACE_IDS_CAP,
+    USERS_CAP,
+    IdList,
+    multi,
+    sort_key,
+)
 from ragconf.confluence._transport import Transport
 from ragconf.confluence.models import BlogPost, CurrentUser, Page, Space
 from ragconf.errors import BadResponseError, NotFoundError
@@ -23,6 +30,15 @@ from ragconf.errors import BadResponseError, NotFoundError
 __all__ = ["PageResources"]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def _user_name(user: dict[str, Any]) -> str | None:
+    """The name people see: ``displayName``, else ``publicName`` (never the account id)."""
+    for key in ("displayName", "publicName"):
+        value = user.get(key)
+        if isinstance(value, str) and value.strip():
+            return " ".join(value.split())
+    return None
 
 
 class PageResources:
@@ -99,6 +115,39 @@ class PageResources:
     def get_current_user(self) -> CurrentUser:
         """The authenticated account (v1 ``/wiki/rest/api/user/current``; v2 has no such route)."""
         return self._get(self._t.wiki("/rest/api/user/current"), CurrentUser, root_404=True)
+
+    def get_users(self, account_ids: Iterable[str]) -> dict[str, str]:
+        """{account id: display name} for the given accounts (v1 ``/wiki/rest/api/user/bulk``).
+
+        Ids are deduplicated and sent ``USERS_CAP`` at a time as repeated ``accountId``
+        parameters; accounts Confluence does not know (deleted, or not visible) are simply
+        absent. The name is ``displayName``, else ``publicName`` (privacy settings may
+        blank the former). No ids, no request.
+        """
+        wanted = list(dict.fromkeys(str(a).strip() for a in account_ids if str(a).strip()))
+        names: dict[str, str] = {}
+        url = self._t.wiki("/rest/api/user/bulk")
+        for batch in chunked(wanted, USERS_CAP):
+            reply = self._t.request(
+                "GET", url, params={"accountId": batch, "limit": len(batch)}, root_404=True
+            )
+            results = reply.data.get("results") if isinstance(reply.data, dict) else None
+            if not isinstance(results, list):
+                raise BadResponseError(
+                    "Confluence sent a user list without results",
+                    method="GET",
+                    url=reply.url,
+                    status=reply.status,
+                    body=str(reply.data)[:500],
+                )
+            for user in results:
+                if not isinstance(user, dict):
+                    continue
+                account = user.get("accountId")
+                name = _user_name(user)
+                if isinstance(account, str) and account and name:
+                    names[account] = name
+        return names
 
     # -- spaces ---------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from ragconf.index._documents import (
 )
 from ragconf.index._pipeline import DocWork
 from ragconf.index._report import SyncReport
+from ragconf.index._users import UserNames
 from ragconf.index.types import Chunk
 
 __all__ = ["DOC_KEYS", "Fetched", "Job", "Stages", "extractable"]
@@ -95,11 +96,13 @@ class Stages:
         *,
         extract: Callable[..., str | None],
         max_attachment_bytes: int,
+        users: UserNames | None = None,
     ) -> None:
         self.conf, self.store, self.embedder = conf, store, embedder
         self.converter, self.chunker, self.report = converter, chunker, report
         self.extract = extract
         self.max_attachment_bytes = max_attachment_bytes
+        self.users = users  # fills the converter's display names, batch by batch
         # one store call at a time: the writer and the fetchers share the client
         self.store_lock = threading.Lock()
 
@@ -114,6 +117,8 @@ class Stages:
                 self._download(job, out)
             else:
                 self._bodies(job, out)
+                if self.users is not None:  # before this batch is converted
+                    self.users.resolve(out.bodies.values(), self.report.warn)
         ids = [cid for it in job.items if it.key not in out.failed for cid in it.old_chunks]
         stored = self._stored(ids, out, job.items, vectors=not metadata_only) if ids else {}
         for it in job.items:

@@ -10,7 +10,9 @@ One run:
    half-written) -> fetch, convert, chunk, embed only chunks whose text hash is new;
    label, breadcrumb or move changes -> metadata rewrite with the stored vectors;
    unchanged -> nothing;
-4. fetch/convert/embed/write overlap in a bounded pipeline (``_pipeline``);
+4. fetch/convert/embed/write overlap in a bounded pipeline (``_pipeline``); the people
+   mentioned in a fetched batch that this run has not met yet are looked up in one bulk
+   request, so mentions are indexed as "@Display Name" (``_users``);
 5. delete what is gone - only in spaces whose enumeration finished, and spaces that
    disappeared only when the space listing itself succeeded;
 6. rebuild the lexical index if anything changed, record ``last_sync_at``.
@@ -45,6 +47,7 @@ from ragconf.index._enumerate import label_map, list_attachments, list_space
 from ragconf.index._pipeline import Pipeline
 from ragconf.index._report import Progress, SpaceReport, SyncReport
 from ragconf.index._state import SyncLock, SyncState
+from ragconf.index._users import UserNames
 from ragconf.index._work import Job, Stages
 
 __all__ = ["DEFAULT_CUSTOM_TYPES", "SpaceReport", "SyncReport", "Syncer"]
@@ -99,6 +102,9 @@ class Syncer:
 
             converter = StorageConverter(users)
         self.chunker, self.converter = chunker, converter
+        # names given up front win over Confluence's; the rest are looked up each run
+        known = getattr(converter, "users", None)
+        self._known_users = dict(known) if isinstance(known, Mapping) else None
         self.space_keys = list(space_keys) if space_keys else None
         self.attachments = attachments
         self.progress = progress
@@ -175,6 +181,7 @@ class Syncer:
         stages = Stages(
             self.conf, self.store, self.embedder, self.converter, self.chunker, report,
             extract=extract, max_attachment_bytes=self.max_attachment_bytes,
+            users=self._user_names(),
         )
         pipeline = Pipeline(
             fetch=stages.fetch, convert=stages.convert, embed=stages.embed, write=stages.write,
@@ -276,6 +283,15 @@ class Syncer:
         if stored.doc_hash == it.meta[DOC_HASH]:
             return "unchanged"
         return "metadata"  # labels, breadcrumbs, space or parent changed: same text
+
+    def _user_names(self) -> UserNames | None:
+        """This run's display-name cache, shared with the converter (None: it has no
+        ``users`` mapping to fill, so looking names up would be wasted requests)."""
+        if self._known_users is None:
+            return None
+        names = UserNames(self.conf, self._known_users)
+        self.converter.users = names.names
+        return names
 
     # -- deletions and the end of the run -------------------------------------------------
 

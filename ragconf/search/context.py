@@ -42,6 +42,7 @@ MAX_CONTEXT_K = 50
 MIN_CONTEXT_TOKENS = 16
 MAX_CONTEXT_TOKENS = 32_000
 _SPACE = re.compile(r"\s+")
+_TABLE_RULE = re.compile(r"^\|[\s\-:|]+\|$")
 
 
 @dataclass(frozen=True)
@@ -120,18 +121,36 @@ def validate_context(k: int, max_tokens: int) -> None:
         )
 
 
-def _doc_sentences(doc: DocumentResult) -> list[str]:
-    """The document's matching text in reading order, each sentence once."""
+def _doc_sentences(doc: DocumentResult) -> list[tuple[str, bool]]:
+    """The document's matching text in reading order, each sentence once.
+
+    Each sentence comes with whether a line ends after it: table rows, list items and code
+    lines keep their line breaks, so an LLM still sees a table as a table.
+    """
     chunks = sorted(doc.chunks, key=lambda h: (int(h.metadata.get("chunk_index", 0) or 0), h.id))
     seen: set[str] = set()
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []
     for h in chunks:
-        for s in split_sentences(body_of(h.text)):
-            norm = _SPACE.sub(" ", s).strip().lower()
-            if norm and norm not in seen:
+        for line in body_of(h.text).splitlines():
+            sentences = split_sentences(line)
+            for i, s in enumerate(sentences):
+                text = _SPACE.sub(" ", s).strip()
+                norm = text.lower()
+                # a table's |---| rule line repeats in every table and must stay with it
+                if not norm or (norm in seen and not _TABLE_RULE.match(norm)):
+                    continue
                 seen.add(norm)
-                out.append(_SPACE.sub(" ", s).strip())
+                out.append((text, i == len(sentences) - 1))
     return out
+
+
+def _join(body: list[tuple[str, bool]]) -> str:
+    out: list[str] = []
+    for i, (text, _) in enumerate(body):
+        if i:
+            out.append("\n" if body[i - 1][1] else " ")
+        out.append(text)
+    return "".join(out)
 
 
 def _cut_words(text: str, budget: int, count: Callable[[str], int]) -> str:
@@ -171,24 +190,24 @@ def pack_context(
         if used + sep_cost + cost >= max_tokens:
             truncated = True
             break
-        body: list[str] = []
+        body: list[tuple[str, bool]] = []
         body_cost = 0
-        for s in sentences:
+        for s, eol in sentences:
             c = count_tokens(s)
             if used + sep_cost + cost + body_cost + c <= max_tokens:
-                body.append(s)
+                body.append((s, eol))
                 body_cost += c
                 continue
             truncated = True
             if not body:  # one long first sentence: cut it at a word boundary
                 part = _cut_words(s, max_tokens - used - sep_cost - cost, count_tokens)
                 if part:
-                    body.append(part)
+                    body.append((part, True))
                     body_cost += count_tokens(part)
             break
         if not body:
             break
-        parts.append(header + "\n" + " ".join(body))
+        parts.append(header + "\n" + _join(body))
         citations.append(Citation(n, doc.title, doc.url, doc.anchor_url or doc.url, doc.content_id))
         used += sep_cost + cost + body_cost
         if truncated:

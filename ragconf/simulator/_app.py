@@ -216,7 +216,8 @@ def create_app(
     >>> from ragconf.simulator import demo_site
     >>> app = create_app(demo_site(), Faults(latency_s=0.02))
 
-    Routes: ``/wiki/api/v2/…`` (read-only v2), ``/wiki/rest/api/user/current`` (v1),
+    Routes: ``/wiki/api/v2/…`` (read-only v2), ``/wiki/rest/api/user/current`` and
+    ``/wiki/rest/api/user/bulk`` (v1),
     ``/wiki/download/attachments/…`` (302 to ``/_media/…`` unless
     ``download_redirect=False``), and ``/_admin/…`` mutations when ``admin`` is true.
     ``clamp_limit``: answer ``limit`` > 250 with 250 items instead of a 400.

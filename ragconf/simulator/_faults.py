@@ -110,7 +110,8 @@ class Faults:
 
 @dataclass
 class Stats:
-    """Counters the tests and benchmarks read (``requests`` and ``faults`` by kind)."""
+    """Counters the tests and benchmarks read: ``requests``, ``faults`` by kind, and
+    ``paths`` (requests per URL path, e.g. ``/wiki/rest/api/user/bulk``)."""
 
     requests: int = 0
     faults: Counter[str] = field(default_factory=Counter)
@@ -189,6 +190,7 @@ class FaultMiddleware:
         stats: Stats = self.state.stats
         stats.requests += 1
         path: str = scope["path"]
+        stats.paths[path] += 1
         faults: Faults | None = self.state.faults
         if faults is None or not faults.applies(path):
             await self.app(scope, receive, send)

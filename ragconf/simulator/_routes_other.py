@@ -1,4 +1,4 @@
-"""v2 routes for labels, attachments, custom content and tasks; v1 current user; downloads."""
+"""v2 routes for labels, attachments, custom content and tasks; v1 users; downloads."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from ragconf.simulator._app import Ctx, Env, api_get, json_response
-from ragconf.simulator._model import AttachmentRec, TaskRec
+from ragconf.simulator._model import AttachmentRec, TaskRec, User
 from ragconf.simulator._params import check_id, not_found
 from ragconf.simulator._routes_content import BLOG_SORTS, PAGE_SORTS, blog_items, page_items
 from ragconf.simulator._routes_shared import (
@@ -26,6 +26,7 @@ __all__ = ["register_root", "register_v2"]
 _TASK_ARRAYS = {"task-id": "id", "space-id": "space_id", "page-id": "container_id",
                 "blogpost-id": "container_id", "created-by": "created_by",
                 "assigned-to": "assigned_to", "completed-by": "completed_by"}
+_BULK_USERS_MAX = 200  # the v1 spec: "Currently API returns 200 results max"
 _TASK_RANGES = {"created-at": "created_at", "due-at": "due_at", "completed-at": "completed_at"}
 
 
@@ -206,19 +207,49 @@ def _media_token(env: Env, att_id: str, version: int) -> str:
     return hmac.new(env.media_secret.encode(), msg, hashlib.sha256).hexdigest()[:32]
 
 
+def _user_json(ctx: Ctx, u: User, *, email: bool = True) -> dict[str, Any]:
+    return {
+        "type": "known", "accountId": u.account_id, "accountType": "atlassian",
+        # like Cloud's default privacy setting: other people's e-mail comes back blank
+        "email": u.email if email else "", "publicName": u.display_name,
+        "displayName": u.display_name,
+        "profilePicture": {"path": "/wiki/aa-avatar/default.png", "width": 48,
+                           "height": 48, "isDefault": True},
+        "isExternalCollaborator": False,
+        "_links": {"self": f"{ctx.origin}/wiki/rest/api/user?accountId={u.account_id}",
+                   "base": ctx.origin + "/wiki", "context": "/wiki"},
+    }
+
+
+def _v1_error(status: int, message: str) -> Response:
+    return json_response({"statusCode": status, "message": message,
+                          "data": {"authorized": True, "valid": False, "errors": [],
+                                   "successful": False}}, status)
+
+
 def register_root(r: APIRouter) -> None:
     @api_get(r, "/wiki/rest/api/user/current")
     def current_user(ctx: Ctx) -> Any:
-        u = ctx.user
-        return {
-            "type": "known", "accountId": u.account_id, "accountType": "atlassian",
-            "email": u.email, "publicName": u.display_name, "displayName": u.display_name,
-            "profilePicture": {"path": "/wiki/aa-avatar/default.png", "width": 48,
-                               "height": 48, "isDefault": True},
-            "isExternalCollaborator": False,
-            "_links": {"self": f"{ctx.origin}/wiki/rest/api/user?accountId={u.account_id}",
-                       "base": ctx.origin + "/wiki", "context": "/wiki"},
-        }
+        return _user_json(ctx, ctx.user)
+
+    @api_get(r, "/wiki/rest/api/user/bulk")
+    def users_bulk(ctx: Ctx) -> Any:
+        # accountId: repeated keys or comma-separated; unknown accounts are left out and
+        # at most `limit` (1..200, default 200) of the known ones come back, in request order
+        wanted = ctx.q.strings("accountId") or []
+        if not wanted:
+            return _v1_error(400, "accountId is required")
+        raw_limit = ctx.q.string("limit")
+        if raw_limit is not None and not (raw_limit.isdigit() and 1 <= int(raw_limit) <= 200):
+            return _v1_error(400, "limit must be an integer between 1 and 200")
+        limit = int(raw_limit) if raw_limit else _BULK_USERS_MAX
+        by_account = {u.account_id: u for u in ctx.site.users.values()}
+        found = [by_account[a] for a in dict.fromkeys(wanted) if a in by_account][:limit]
+        results = [_user_json(ctx, u, email=u is ctx.user) for u in found]
+        for item in results:
+            item["_expandable"] = {"operations": "", "personalSpace": ""}
+        return {"results": results, "start": 0, "limit": limit, "size": len(results),
+                "_links": {"base": ctx.origin + "/wiki", "context": "/wiki"}}
 
     @api_get(r, "/wiki/download/attachments/{container_id}/{filename:path}")
     def download(ctx: Ctx) -> Any:
