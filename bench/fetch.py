@@ -17,22 +17,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
+from _common import ROOT, machine_info
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ragconf.confluence import Confluence, Page  # noqa: E402
+from ragconf.confluence import Confluence, Page
 
 _SERVE = """
 import sys, time
@@ -171,12 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             "body": "storage, about 1 kB per page",
             "site_build_s": round(built, 2),
         },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "httpx": httpx.__version__,
-        },
+        "machine": machine_info(httpx=httpx.__version__),
     }
     print(json.dumps(out))
     return 0 if out["complete"] else 1

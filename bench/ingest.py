@@ -24,11 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,23 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import ROOT, free_port, machine_info
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "scifact"
 USER, TOKEN = "demo@ragconf.dev", "demo-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _rss_mb() -> float:
@@ -65,7 +50,7 @@ class Simulator:
     """``ragconf simulate --corpus beir:DIR`` in a subprocess."""
 
     def __init__(self, data: Path, limit: int) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         cmd = [
             str(Path(sys.executable).parent / "ragconf"),
@@ -185,13 +170,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "benchmark": "ingest",
         "corpus": {"dataset": args.data.name, "documents": args.limit},
-        "machine": {
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "loadavg_before": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine_info(
+            torch_threads=torch.get_num_threads(),
+            loadavg_before=[round(x, 2) for x in os.getloadavg()],
+        ),
         "embed_batch": args.embed_batch,
     }
     try:

@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,14 +32,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import free_port, machine_info, stderr_log
 
 QUERIES = [
     "how do I roll back a failed deployment",
@@ -134,14 +125,7 @@ async def run_load(
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _log(msg: str) -> None:
-    print(f"[load] {msg}", file=sys.stderr, flush=True)
+_log = stderr_log("load")
 
 
 def build_demo(data_dir: Path, model: str | None) -> dict[str, Any]:
@@ -161,11 +145,7 @@ def build_demo(data_dir: Path, model: str | None) -> dict[str, Any]:
             data_dir=data_dir,
             embed_model=model,
         )
-        embedder = runtime.make_embedder(settings)
-        store = runtime.open_store(
-            settings, model_name=embedder.model_name, dimension=embedder.dimension
-        )
-        lexical = runtime.open_lexical(settings, model_name=embedder.model_name)
+        embedder, store, lexical = runtime.open_index(settings)
         t0 = time.perf_counter()
         with runtime.make_confluence(settings) as conf:
             report = Syncer(conf, store, embedder, lexical, state_dir=data_dir).run()
@@ -236,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"syncing the demo site into {args.data_dir} …")
             index = build_demo(args.data_dir, args.model)
             _log(f"{index['chunks']} chunks in {index['sync_s']} s; starting ragconf serve …")
-            port = _free_port()
+            port = free_port()
             proc = serve(args.data_dir, args.model, port)
             url = f"http://127.0.0.1:{port}"
         url = url.rstrip("/")
@@ -264,11 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "k": args.k,
         "corpus": "demo" if args.url is None else None,
         **({"index_" + key: value for key, value in index.items()}),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "machine": machine_info(),
     }
     print(json.dumps(out))
     return 1 if result["errors"] else 0

@@ -15,23 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import ROOT, machine_info, stderr_log
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -164,9 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--sync-only", action="store_true", help="build/refresh the index and stop")
     args = ap.parse_args(argv)
 
-    def log(msg: str) -> None:
-        if not args.quiet:
-            print(f"[quality] {msg}", file=sys.stderr, flush=True)
+    log = stderr_log("quality", quiet=args.quiet)
 
     dataset = args.dataset_dir.resolve()
     name = dataset.name
@@ -215,7 +203,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "k": args.k,
             "modes": {},
             "sync_s": h["sync_s"],
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "machine": machine_info(),
         }
         with ApiServer(app) as server:
             for mode in modes:

@@ -27,9 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -37,15 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from _common import ROOT, free_port, machine_info, stderr_log
 
 SPACES = ("S1", "S2", "S3", "S4", "S5")
 STAGES = ("encode_ms", "dense_ms", "lexical_ms", "fuse_ms", "total_ms")
@@ -162,12 +152,6 @@ def dense_recall(
     return {k: round(float(np.mean(v)), 4) for k, v in out.items()}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def http_bench(args: argparse.Namespace, queries: list[str], log: Any) -> dict[str, Any]:
     import httpx
 
@@ -276,8 +260,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = ap.parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
 
-    def log(msg: str) -> None:
-        print(f"[query] {msg}", file=sys.stderr, flush=True)
+    log = stderr_log("query")
 
     from ragconf.index.embed import SentenceTransformerEmbedder
     from ragconf.search.retrieve import Retriever
@@ -298,11 +281,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "queries": len(queries),
         "k": 10,
         "query_backend": emb.active_query_backend,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "load_1m": round(os.getloadavg()[0], 2),
-            "python": platform.python_version(),
-        },
+        "machine": machine_info(load_1m=round(os.getloadavg()[0], 2)),
     }
     out["recall@10_vs_exact"] = dense_recall(
         store, V, ids, [emb.embed_query(q) for q in queries[:200]]

@@ -29,26 +29,17 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import pickle
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from _common import stderr_log
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.quality import load_queries  # noqa: E402
-from ragconf.index.types import Hit  # noqa: E402
-from ragconf.search._dense import _bare  # noqa: E402
-from ragconf.search._fusion import FusionConfig, best_per_doc, fuse  # noqa: E402
+from bench.quality import load_queries
+from ragconf.index.types import Hit
+from ragconf.search._dense import _bare
+from ragconf.search._fusion import FusionConfig, best_per_doc, fuse
 
 Legs = dict[str, tuple[list[Hit], list[Hit]]]
 
@@ -145,8 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.split == "test":
         ap.error("tuning on the test split would leak it into the reported numbers")
 
-    def log(msg: str) -> None:
-        print(f"[tune] {msg}", file=sys.stderr, flush=True)
+    log = stderr_log("tune")
 
     dataset = args.dataset_dir.resolve()
     _, qrels = load_queries(dataset, args.split)

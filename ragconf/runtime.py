@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ragconf.index.store import ChromaStore
     from ragconf.settings import Settings
 
-__all__ = ["make_confluence", "make_embedder", "open_lexical", "open_store"]
+__all__ = ["make_confluence", "make_embedder", "open_index", "open_lexical", "open_store"]
 
 
 def make_confluence(settings: Settings, *, auth: str | None = None) -> Confluence:
@@ -70,3 +70,10 @@ def open_lexical(settings: Settings, *, model_name: str) -> BM25Index:
     from ragconf.index.lexical import BM25Index, lexical_path
 
     return BM25Index(lexical_path(settings.data_dir, settings.chroma_url, model_name))
+
+
+def open_index(settings: Settings) -> tuple[SentenceTransformerEmbedder, ChromaStore, BM25Index]:
+    """The configured embedder with the store and BM25 index of its model (what sync writes)."""
+    embedder = make_embedder(settings)
+    store = open_store(settings, model_name=embedder.model_name, dimension=embedder.dimension)
+    return embedder, store, open_lexical(settings, model_name=embedder.model_name)

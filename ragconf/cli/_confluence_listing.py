@@ -7,8 +7,8 @@ reason (the account can't see it) and where to check. Registered by ``confluence
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -27,6 +27,9 @@ from ragconf.cli._confluence_common import (
     split,
 )
 
+if TYPE_CHECKING:
+    from ragconf.confluence import Confluence
+
 __all__ = [
     "attachments",
     "blogposts",
@@ -37,9 +40,62 @@ __all__ = [
     "tasks",
 ]
 
+# -- shared parts -------------------------------------------------------------------------------
+
+Columns = list[tuple[str, Callable[[Any], Any]]]
+
+# options of both pages and blogposts (typer reads the defaults as option declarations)
+TITLE = typer.Option(None, "--title", help="Exact title.", metavar="TITLE")
+BODY_FORMAT = typer.Option(
+    None, "--body-format", help="storage or atlas_doc_format.", metavar="FORMAT"
+)
+
+
+def _list(
+    what: str,
+    columns: Columns,
+    fetch: Callable[[Confluence], Iterable[Any]],
+    *,
+    page_size: int,
+    as_json: bool,
+) -> None:
+    """Connect, ``fetch`` the items and print them: the tail of every listing command."""
+    settings, conf = open_confluence()
+    conf.page_size = page_size
+    with conf:
+        emit(what, settings, fetch(conf), columns, as_json, conf)
+
+
+def _content(
+    method: str,
+    space: Sequence[str] | None,
+    id: Sequence[str] | None,
+    title: str | None,
+    status: Sequence[str] | None,
+    sort: str | None,
+    body_format: str | None,
+    limit: int | None,
+) -> Callable[[Confluence], Iterable[Any]]:
+    """The fetch of ``pages`` and ``blogposts`` (same filters, in their options' order)."""
+
+    def fetch(conf: Confluence) -> Iterable[Any]:
+        found: Iterable[Any] = getattr(conf, method)(
+            ids=split(id),
+            space_ids=space_ids(conf, space),
+            title=title,
+            status=split(status),
+            sort=sort,
+            body_format=body_format,
+            limit=limit,
+        )
+        return found
+
+    return fetch
+
+
 # -- listings -----------------------------------------------------------------------------------
 
-_CONTENT_COLUMNS: list[tuple[str, Callable[[Any], Any]]] = [
+_CONTENT_COLUMNS: Columns = [
     ("ID", lambda x: x.id),
     ("Title", lambda x: x.title),
     ("Space", lambda x: x.space_id),
@@ -68,34 +124,34 @@ def spaces(
 
     Example:  ragconf spaces --status current --sort name --json
     """
-    settings, conf = open_confluence()
-    conf.page_size = page_size
-    with conf:
-        items = conf.get_spaces(
+    columns: Columns = [
+        ("ID", lambda s: s.id),
+        ("Key", lambda s: s.key),
+        ("Name", lambda s: s.name),
+        ("Type", lambda s: s.type),
+        ("Status", lambda s: s.status),
+    ]
+    _list(
+        "spaces",
+        columns,
+        lambda conf: conf.get_spaces(
             ids=split(id), keys=split(key), sort=sort, status=status, type=type, limit=limit
-        )
-        columns = [
-            ("ID", lambda s: s.id),
-            ("Key", lambda s: s.key),
-            ("Name", lambda s: s.name),
-            ("Type", lambda s: s.type),
-            ("Status", lambda s: s.status),
-        ]
-        emit("spaces", settings, items, columns, as_json, conf)
+        ),
+        page_size=page_size,
+        as_json=as_json,
+    )
 
 
 @app.command()
 def pages(
     space: list[str] = SPACE,
     id: list[str] = ID,
-    title: str = typer.Option(None, "--title", help="Exact title.", metavar="TITLE"),
+    title: str = TITLE,
     status: list[str] = typer.Option(
         None, "--status", help="current, archived, trashed, deleted (repeatable).", metavar="STATUS"
     ),
     sort: str = SORT,
-    body_format: str = typer.Option(
-        None, "--body-format", help="storage or atlas_doc_format.", metavar="FORMAT"
-    ),
+    body_format: str = BODY_FORMAT,
     limit: int = LIMIT,
     page_size: int = PAGE_SIZE,
     as_json: bool = JSON,
@@ -104,33 +160,20 @@ def pages(
 
     Example:  ragconf pages --space ENG --sort -modified-date --limit 20
     """
-    settings, conf = open_confluence()
-    conf.page_size = page_size
-    with conf:
-        items = conf.get_pages(
-            ids=split(id),
-            space_ids=space_ids(conf, space),
-            title=title,
-            status=split(status),
-            sort=sort,
-            body_format=body_format,
-            limit=limit,
-        )
-        emit("pages", settings, items, _CONTENT_COLUMNS, as_json, conf)
+    fetch = _content("get_pages", space, id, title, status, sort, body_format, limit)
+    _list("pages", _CONTENT_COLUMNS, fetch, page_size=page_size, as_json=as_json)
 
 
 @app.command()
 def blogposts(
     space: list[str] = SPACE,
     id: list[str] = ID,
-    title: str = typer.Option(None, "--title", help="Exact title.", metavar="TITLE"),
+    title: str = TITLE,
     status: list[str] = typer.Option(
         None, "--status", help="current, trashed, deleted.", metavar="STATUS"
     ),
     sort: str = SORT,
-    body_format: str = typer.Option(
-        None, "--body-format", help="storage or atlas_doc_format.", metavar="FORMAT"
-    ),
+    body_format: str = BODY_FORMAT,
     limit: int = LIMIT,
     page_size: int = PAGE_SIZE,
     as_json: bool = JSON,
@@ -139,19 +182,8 @@ def blogposts(
 
     Example:  ragconf blogposts --space ENG --sort desc --json
     """
-    settings, conf = open_confluence()
-    conf.page_size = page_size
-    with conf:
-        items = conf.get_blog_posts(
-            ids=split(id),
-            space_ids=space_ids(conf, space),
-            title=title,
-            status=split(status),
-            sort=sort,
-            body_format=body_format,
-            limit=limit,
-        )
-        emit("blog posts", settings, items, _CONTENT_COLUMNS, as_json, conf)
+    fetch = _content("get_blog_posts", space, id, title, status, sort, body_format, limit)
+    _list("blog posts", _CONTENT_COLUMNS, fetch, page_size=page_size, as_json=as_json)
 
 
 @app.command()
@@ -184,27 +216,25 @@ def labels(
     targets = [t for t in (page, blogpost, space, attachment) if t]
     if len(targets) > 1:
         raise typer.BadParameter("give at most one of --page, --blogpost, --space, --attachment")
-    settings, conf = open_confluence()
-    conf.page_size = page_size
-    with conf:
-        found: Iterator[Any]
+
+    def fetch(conf: Confluence) -> Iterator[Any]:
         if page:
-            found = conf.get_labels_by_page(page, prefix=prefix, sort=sort, limit=limit)
-        elif blogpost:
-            found = conf.get_labels_by_blog_post(blogpost, prefix=prefix, sort=sort, limit=limit)
-        elif space:
+            return conf.get_labels_by_page(page, prefix=prefix, sort=sort, limit=limit)
+        if blogpost:
+            return conf.get_labels_by_blog_post(blogpost, prefix=prefix, sort=sort, limit=limit)
+        if space:
             (space_id,) = space_ids(conf, [space]) or [space]
-            found = conf.get_labels_by_space(space_id, prefix=prefix, sort=sort, limit=limit)
-        elif attachment:
-            found = conf.get_labels_by_attachment(attachment, sort=sort, limit=limit)
-        else:
-            found = conf.get_labels(prefix=prefix, sort=sort, label_ids=split(id), limit=limit)
-        columns = [
-            ("ID", lambda x: x.id),
-            ("Name", lambda x: x.name),
-            ("Prefix", lambda x: x.prefix),
-        ]
-        emit("labels", settings, found, columns, as_json, conf)
+            return conf.get_labels_by_space(space_id, prefix=prefix, sort=sort, limit=limit)
+        if attachment:
+            return conf.get_labels_by_attachment(attachment, sort=sort, limit=limit)
+        return conf.get_labels(prefix=prefix, sort=sort, label_ids=split(id), limit=limit)
+
+    columns: Columns = [
+        ("ID", lambda x: x.id),
+        ("Name", lambda x: x.name),
+        ("Prefix", lambda x: x.prefix),
+    ]
+    _list("labels", columns, fetch, page_size=page_size, as_json=as_json)
 
 
 @app.command()
@@ -231,9 +261,8 @@ def attachments(
     """
     if page and blogpost:
         raise typer.BadParameter("give --page or --blogpost, not both")
-    settings, conf = open_confluence()
-    conf.page_size = page_size
-    with conf:
+
+    def fetch(conf: Confluence) -> Iterator[Any]:
         common: dict[str, Any] = {
             "filename": filename,
             "media_type": media_type,
@@ -242,20 +271,20 @@ def attachments(
             "limit": limit,
         }
         if page:
-            found: Iterator[Any] = conf.get_attachments_by_page(page, **common)
-        elif blogpost:
-            found = conf.get_attachments_by_blog_post(blogpost, **common)
-        else:
-            found = conf.get_attachments(**common)
-        columns = [
-            ("ID", lambda a: a.id),
-            ("File", lambda a: a.title),
-            ("Media type", lambda a: a.media_type),
-            ("Bytes", lambda a: a.file_size),
-            ("Container", lambda a: a.container_id),
-            ("Status", lambda a: a.status),
-        ]
-        emit("attachments", settings, found, columns, as_json, conf)
+            return conf.get_attachments_by_page(page, **common)
+        if blogpost:
+            return conf.get_attachments_by_blog_post(blogpost, **common)
+        return conf.get_attachments(**common)
+
+    columns: Columns = [
+        ("ID", lambda a: a.id),
+        ("File", lambda a: a.title),
+        ("Media type", lambda a: a.media_type),
+        ("Bytes", lambda a: a.file_size),
+        ("Container", lambda a: a.container_id),
+        ("Status", lambda a: a.status),
+    ]
+    _list("attachments", columns, fetch, page_size=page_size, as_json=as_json)
 
 
 @app.command("custom-content")
@@ -277,25 +306,27 @@ def custom_content(
 
     Example:  ragconf custom-content --type ac:com.atlassian.confluence.plugins.calendar:calendar
     """
-    settings, conf = open_confluence()
-    conf.page_size = page_size
-    with conf:
-        found = conf.get_custom_content(
+    columns: Columns = [
+        ("ID", lambda c: c.id),
+        ("Title", lambda c: c.title),
+        ("Space", lambda c: c.space_id),
+        ("Status", lambda c: c.status),
+        ("Version", lambda c: c.version.number),
+    ]
+    _list(
+        "custom content of this type",
+        columns,
+        lambda conf: conf.get_custom_content(
             type,
             space_id=space_ids(conf, space),
             ids=split(id),
             sort=sort,
             body_format=body_format,
             limit=limit,
-        )
-        columns = [
-            ("ID", lambda c: c.id),
-            ("Title", lambda c: c.title),
-            ("Space", lambda c: c.space_id),
-            ("Status", lambda c: c.status),
-            ("Version", lambda c: c.version.number),
-        ]
-        emit("custom content of this type", settings, found, columns, as_json, conf)
+        ),
+        page_size=page_size,
+        as_json=as_json,
+    )
 
 
 @app.command()
@@ -329,10 +360,18 @@ def tasks(
             to_epoch_ms(value)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint=name) from None
-    settings, conf = open_confluence()
-    conf.page_size = page_size
-    with conf:
-        found = conf.get_tasks(
+    columns: Columns = [
+        ("ID", lambda t: t.id),
+        ("Status", lambda t: t.status),
+        ("Assigned to", lambda t: t.assigned_to),
+        ("Due", lambda t: t.due_at),
+        ("Page", lambda t: t.page_id or t.blog_post_id),
+        ("Space", lambda t: t.space_id),
+    ]
+    _list(
+        "tasks",
+        columns,
+        lambda conf: conf.get_tasks(
             space_id=space_ids(conf, space),
             assigned_to=split(assigned_to),
             status=status,
@@ -340,13 +379,7 @@ def tasks(
             due_to=due_to,
             page_ids=split(page),
             limit=limit,
-        )
-        columns = [
-            ("ID", lambda t: t.id),
-            ("Status", lambda t: t.status),
-            ("Assigned to", lambda t: t.assigned_to),
-            ("Due", lambda t: t.due_at),
-            ("Page", lambda t: t.page_id or t.blog_post_id),
-            ("Space", lambda t: t.space_id),
-        ]
-        emit("tasks", settings, found, columns, as_json, conf)
+        ),
+        page_size=page_size,
+        as_json=as_json,
+    )

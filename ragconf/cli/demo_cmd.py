@@ -138,11 +138,7 @@ def _sync(settings: Any) -> tuple[Any, Any, Any]:
     from ragconf.cli.sync_cmd import CALENDAR_TYPE, _print_summary, _progress_bars
     from ragconf.index.sync import Syncer
 
-    embedder = runtime.make_embedder(settings)
-    store = runtime.open_store(
-        settings, model_name=embedder.model_name, dimension=embedder.dimension
-    )
-    lexical = runtime.open_lexical(settings, model_name=embedder.model_name)
+    embedder, store, lexical = runtime.open_index(settings)
     typer.echo(f"Syncing into {store.location} (model: {embedder.model_name})")
     with runtime.make_confluence(settings) as conf, _progress_bars(True) as on_progress:
         syncer = Syncer(

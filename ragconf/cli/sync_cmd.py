@@ -59,11 +59,7 @@ def sync(
 
     settings = get_settings()
     conf = runtime.make_confluence(settings)  # first: a configuration error needs no model
-    embedder = runtime.make_embedder(settings)
-    store = runtime.open_store(
-        settings, model_name=embedder.model_name, dimension=embedder.dimension
-    )
-    lexical = runtime.open_lexical(settings, model_name=embedder.model_name)
+    embedder, store, lexical = runtime.open_index(settings)
     try:
         with conf, _progress_bars(not quiet) as on_progress:
             syncer = Syncer(

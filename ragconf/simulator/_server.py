@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from types import TracebackType
-from typing import Any
-
+from ragconf._uvicorn_thread import BackgroundServer, UvicornThread
 from ragconf.simulator._app import create_app
 from ragconf.simulator._faults import Faults, Stats
 from ragconf.simulator._site import Site
@@ -15,7 +10,7 @@ from ragconf.simulator._site import Site
 __all__ = ["SimulatorServer"]
 
 
-class SimulatorServer:
+class SimulatorServer(BackgroundServer):
     """Serve a :class:`Site` over HTTP until the ``with`` block ends.
 
     >>> from ragconf.simulator import demo_site, DEMO_USER, DEMO_TOKEN
@@ -42,14 +37,13 @@ class SimulatorServer:
     ) -> None:
         self.site = site
         self.host = host
-        self.app = create_app(site, faults, admin=admin, download_redirect=download_redirect,
-                              clamp_limit=clamp_limit)
+        self.app = create_app(
+            site, faults, admin=admin, download_redirect=download_redirect, clamp_limit=clamp_limit
+        )
         self._requested_port = port
         self._log_level = log_level
         self._access_log = access_log
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._uvicorn: UvicornThread | None = None
         self.port = port
 
     @property
@@ -85,65 +79,46 @@ class SimulatorServer:
         return self.base_url + "/wiki/api/v2/"
 
     def start(self) -> SimulatorServer:
-        import uvicorn
-
-        if self._thread is not None:
+        if self._uvicorn is not None:
             return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._requested_port))
-        sock.listen(128)
-        sock.set_inheritable(True)
-        self._socket = sock
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level=self._log_level, access_log=self._access_log,
-            lifespan="off", timeout_graceful_shutdown=2,
+        # a fresh server per start: a stopped simulator can start again (on a new port
+        # when port=0)
+        self._uvicorn = UvicornThread(
+            self.app,
+            host=self.host,
+            port=self._requested_port,
+            name="ragconf-simulator",
+            what="the simulator",
+            startup_timeout_s=15,
+            join_timeout_s=10,
+            log_level=self._log_level,
+            access_log=self._access_log,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]},
-            name=f"ragconf-simulator-{self.port}", daemon=True,
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.01)
+        self.port = self._uvicorn.port
+        try:
+            self._uvicorn.start()
+        except (RuntimeError, TimeoutError) as exc:
+            self._uvicorn = None
+            raise RuntimeError("the simulator did not start") from exc
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        if self._uvicorn is not None:
+            self._uvicorn.stop()
+        self._uvicorn = None
 
     def serve_forever(self) -> None:
         """Block until Ctrl-C (used by ``ragconf simulate``)."""
         self.start()
         try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(0.5)
+            while self._uvicorn is not None and self._uvicorn.is_alive():
+                self._uvicorn.join(0.5)
         except KeyboardInterrupt:
             pass
         finally:
             self.stop()
 
-    def __enter__(self) -> SimulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
-        return f"SimulatorServer({self.base_url!r}, running={self._thread is not None})"
+        return f"SimulatorServer({self.base_url!r}, running={self._uvicorn is not None})"

@@ -1,0 +1,58 @@
+"""Setup and small helpers shared by the bench scripts.
+
+Each script is run as ``python bench/NAME.py`` from the repository root, so this
+directory is ``sys.path[0]`` and the scripts import this module as a top-level one:
+
+    from _common import ROOT, free_port, machine_info, stderr_log
+
+Importing it sets the offline/telemetry environment defaults (before anything imports
+transformers or chromadb) and puts the repository root on ``sys.path`` (so ``ragconf``
+and ``bench.*`` import even without the editable install).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# the bundled model must load offline, and Chroma must not phone home
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago (for a server subprocess)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def machine_info(**extra: Any) -> dict[str, Any]:
+    """The ``machine`` entry of a bench's JSON output: CPUs, Python, platform, ``extra``."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        **extra,
+    }
+
+
+def stderr_log(tag: str, *, quiet: bool = False) -> Callable[[str], None]:
+    """A progress logger writing ``[tag] msg`` lines to stderr (silent when ``quiet``)."""
+
+    def log(msg: str) -> None:
+        if not quiet:
+            print(f"[{tag}] {msg}", file=sys.stderr, flush=True)
+
+    return log
