@@ -69,9 +69,13 @@ class UvicornThread:
         import uvicorn  # not at import time: keeps ``ragconf --help`` fast
 
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self._sock.listen(128)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((host, port))
+            self._sock.listen(128)
+        except OSError:
+            self._sock.close()  # a busy port must not leak the socket (ResourceWarning)
+            raise
         self.port: int = self._sock.getsockname()[1]
         self._server = uvicorn.Server(uvicorn.Config(app, **config))
         self._name = f"{name}-{self.port}"

@@ -154,9 +154,10 @@ def write_user_config(values: dict[str, Any], path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"{k} = {_toml_value(v)}" for k, v in sorted(current.items())]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # before writing: an existing file keeps its old (maybe wider) mode through os.open
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)
     return path
 
 

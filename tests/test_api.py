@@ -272,3 +272,24 @@ def test_openapi_documents_the_routes(client: TestClient) -> None:
     params = {p["name"] for p in spec["paths"]["/search"]["get"]["parameters"]}
     assert {"q", "k", "space", "label", "type", "updated_after"} <= params
     assert client.get("/docs").status_code == 200
+
+
+def test_background_bm25_rebuilds_do_not_pile_up_copies_on_disk(tmp_path: Path) -> None:
+    """An API reading a Chroma server rebuilds BM25 after each remote sync; old copies go."""
+    from ragconf.api.app import _rebuilder
+    from ragconf.index.lexical import BM25Index
+    from ragconf.index.store import open_store
+    from tests.contracts.test_vector_store import make_chunks
+
+    chunks = make_chunks(n_docs=6, per_doc=2)
+    store = open_store(tmp_path / "data", model_name="hash", dimension=64)
+    store.upsert(chunks, HashEmbedder().embed_documents([c.text for c in chunks]))
+    folder = tmp_path / "lexical"
+    rebuild = _rebuilder(BM25Index(folder), store)
+    for _ in range(4):
+        fresh = rebuild()
+    assert len(fresh) == len(chunks)
+    assert not list(folder.glob(".stage-*"))
+    assert len(list(folder.glob("v-*"))) <= 3
+    assert len(BM25Index(folder)) == len(chunks)  # a restart loads the last rebuild
+    store.close()

@@ -239,3 +239,28 @@ def test_configure_then_verify_against_the_simulator(sim: SimulatorServer) -> No
     assert bad.exit_code != 0
     assert type(bad.exception).__name__ == "AuthenticationError"
     assert WRONG not in bad.output
+
+
+def test_tables_show_titles_with_brackets_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ragconf.simulator import synthetic_site
+
+    site = synthetic_site(1, spaces=1)
+    site.add_page("S00", "[DRAFT] Plan [/] for [bold]Q3", "<p>x</p>")
+    with SimulatorServer(site) as server:
+        login(monkeypatch, server, DEMO_USER, DEMO_TOKEN)
+        result = CliRunner().invoke(app, ["pages", "--title", "[DRAFT] Plan [/] for [bold]Q3"])
+    assert result.exit_code == 0, result.output
+    assert "[DRAFT] Plan [/] for [bold]Q3" in result.stdout
+
+
+def test_verify_json_reports_an_unparsable_url_as_json(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAGCONF_CONFLUENCE_URL", "https://")
+    monkeypatch.setenv("RAGCONF_CONFLUENCE_USERNAME", DEMO_USER)
+    monkeypatch.setenv("RAGCONF_CONFLUENCE_TOKEN", WRONG)
+    code, out, err = run_main(["verify", "--json"], monkeypatch, capsys)
+    data = json.loads(out)
+    assert code == 2 and data["ok"] is False and data["endpoint"] is None
+    assert data["error"] == "ConfigurationError" and "not a URL" in data["message"]
+    assert WRONG not in out + err

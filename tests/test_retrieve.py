@@ -422,3 +422,32 @@ def test_chunks_missing_from_a_stale_lexical_index_are_checked_on_the_store(
     res = r.search("laptop badge holiday calendar", k=5, filters=SearchFilters(space_keys=("HR",)))
     assert {d.content_id for d in res.results} == {"102", "401"}
     assert all(d.title and d.url for d in res.results)  # read back from the store
+
+
+def test_one_lexical_snapshot_per_query_even_when_the_index_is_empty(
+    index: tuple[ChromaStore, BM25Index, HashEmbedder], tmp_path: Path
+) -> None:
+    store, _, emb = index
+    empty = BM25Index(tmp_path / "empty")  # len 0: falsy
+    calls: list[int] = []
+
+    def current() -> BM25Index:
+        calls.append(1)
+        return empty
+
+    r = Retriever(store, emb, current, mode="dense")
+    assert r.search("coffee machine", k=3).results
+    assert len(calls) == 1
+
+
+def test_chroma_server_location_names_the_port_it_connects_to() -> None:
+    from ragconf.index._store_meta import server_address
+
+    assert server_address("https://chroma.example") == (
+        "chroma.example",
+        443,
+        True,
+        "https://chroma.example:443",
+    )
+    assert server_address("chroma:9000")[1:] == (9000, False, "http://chroma:9000")
+    assert server_address("http://u:secret@chroma")[3] == "http://chroma:8000"

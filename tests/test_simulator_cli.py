@@ -61,3 +61,26 @@ def test_simulate_serves_until_interrupted() -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+
+def test_simulate_on_a_busy_port_is_a_usage_error_and_leaks_no_socket() -> None:
+    import contextlib
+    import gc
+    import socket
+    import warnings
+
+    from ragconf.simulator import SimulatorServer, synthetic_site
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(app, ["simulate", "--port", str(port), "--corpus", "demo"])
+        assert result.exit_code == 2 and "cannot listen" in result.output
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with contextlib.suppress(OSError):
+                SimulatorServer(synthetic_site(2), port=port).start()
+            gc.collect()  # an unclosed socket warns when it is collected
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

@@ -227,6 +227,14 @@ def _rebuilder(lexical: LexicalIndex, store: VectorStore) -> Callable[[], Lexica
         if stamp is not None and hasattr(fresh, "stamp") and not callable(fresh.stamp):
             with suppress(AttributeError):
                 fresh.stamp = stamp
+        # rebuild() stages its texts on disk; saving makes that the live version and lets
+        # save() clear older ones, so repeated rebuilds don't pile up copies on this host
+        save = getattr(fresh, "save", None)
+        if callable(save):
+            try:
+                save()
+            except Exception as exc:  # serving from the staged copy still works
+                log.warning("could not persist the rebuilt BM25 index: %s", exc)
         return fresh  # type: ignore[no-any-return]
 
     return rebuild

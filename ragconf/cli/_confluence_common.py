@@ -126,7 +126,8 @@ def emit(
                 value = get(item)
                 cells.append(_cell(keys.get(str(value), value) if name == "Space" else value))
             table.add_row(*cells)
-        console = Console(width=max(120, Console().width), highlight=False)
+        # markup off: titles such as "[DRAFT] Plan" are text, not rich style tags
+        console = Console(width=max(120, Console().width), highlight=False, markup=False)
         with console.capture() as captured:
             console.print(table)
         lines = [line.rstrip() for line in captured.get().splitlines()]

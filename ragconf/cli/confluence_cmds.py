@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import typer
@@ -115,7 +116,10 @@ def _verify(as_json: bool) -> None:
             spaces = list(conf.get_spaces(limit=10))
     except RagconfError as exc:
         if as_json:
-            emit_json({"ok": False, "endpoint": settings.api_url, **exc.to_dict()})
+            endpoint = None  # an unparsable URL is the error itself: don't raise it again
+            with contextlib.suppress(RagconfError):
+                endpoint = settings.api_url
+            emit_json({"ok": False, "endpoint": endpoint, **exc.to_dict()})
             raise typer.Exit(exc.exit_code) from None
         raise
     if as_json:

@@ -82,7 +82,7 @@ def _print_table(results: list[Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(markup=False)  # titles like "[DRAFT] Plan" are text, not style tags
     if not results:
         console.print("No results. (Is the index synced? Try `ragconf sync`.)")
         return

@@ -51,8 +51,8 @@ def collection_name(model_name: str, dimension: int) -> str:
 def server_address(chroma_url: str) -> tuple[str, int, bool, str]:
     """(host, port, ssl, location for messages) of a Chroma server URL; no scheme means http."""
     parts = urlsplit(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-    location = f"{parts.scheme}://{parts.hostname}:{parts.port or 8000}"
     port = parts.port or (443 if parts.scheme == "https" else 8000)
+    location = f"{parts.scheme}://{parts.hostname}:{port}"  # the port actually used
     return parts.hostname or "localhost", port, parts.scheme == "https", location
 
 

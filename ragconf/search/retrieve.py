@@ -288,8 +288,11 @@ class Retriever:
 
         order = sorted(doc_scores, key=lambda d: (-doc_scores[d], content_id(d), d))[:k]
         # text and metadata only for the chunks that are shown (see _dense)
+        # `is None`, not `or`: an empty index is falsy (len 0) and must not be re-fetched
         shown = materialise(
-            [h for key in order for h in chunks_of[key]], self.store, lexical or self.lexical
+            [h for key in order for h in chunks_of[key]],
+            self.store,
+            lexical if lexical is not None else self.lexical,
         )
         chunks_of = {}
         for h in shown:
