@@ -101,7 +101,7 @@ def _sync(conf: Any, data_dir: Path, embed_batch: int) -> tuple[dict[str, Any], 
     from ragconf.index.embed import SentenceTransformerEmbedder
     from ragconf.index.lexical import BM25Index
     from ragconf.index.store import open_store
-    from ragconf.index.sync import Syncer
+    from ragconf.sync.engine import Syncer
 
     embedder = SentenceTransformerEmbedder()
     store = open_store(data_dir, model_name=embedder.model_name, dimension=embedder.dimension)

@@ -133,9 +133,9 @@ def build_demo(data_dir: Path, model: str | None) -> dict[str, Any]:
     from pydantic import SecretStr
 
     from ragconf import runtime
-    from ragconf.index.sync import Syncer
     from ragconf.settings import Settings
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, demo_site
+    from ragconf.sync.engine import Syncer
 
     with SimulatorServer(demo_site()) as sim:
         settings = Settings(

@@ -51,8 +51,8 @@ def sync_index(
     from ragconf.index.embed import SentenceTransformerEmbedder
     from ragconf.index.lexical import BM25Index, lexical_path
     from ragconf.index.store import open_store
-    from ragconf.index.sync import Syncer
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, beir_site
+    from ragconf.sync.engine import Syncer
 
     t0 = time.perf_counter()
     site = beir_site(dataset, spaces=spaces, limit=limit)

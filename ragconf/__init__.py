@@ -63,15 +63,15 @@ _LAZY: dict[str, str] = {
     "Hit": "ragconf.index.types",
     "SearchFilters": "ragconf.index.types",
     "Section": "ragconf.index.types",
-    "StorageConverter": "ragconf.index.convert",
+    "StorageConverter": "ragconf.convert",
     "Chunker": "ragconf.index.chunk",
     "HashEmbedder": "ragconf.index.embed",
     "SentenceTransformerEmbedder": "ragconf.index.embed",
     "ChromaStore": "ragconf.index.store",
     "open_store": "ragconf.index.store",
     "BM25Index": "ragconf.index.lexical",
-    "Syncer": "ragconf.index.sync",
-    "SyncReport": "ragconf.index.sync",
+    "Syncer": "ragconf.sync",
+    "SyncReport": "ragconf.sync",
     # search + API
     "DocumentResult": "ragconf.search.retrieve",
     "Retriever": "ragconf.search.retrieve",
@@ -154,6 +154,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real objects
         Space,
         Task,
     )
+    from ragconf.convert import StorageConverter
     from ragconf.errors import (
         AuthenticationError,
         BadResponseError,
@@ -175,11 +176,9 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real objects
         TransportError,
     )
     from ragconf.index.chunk import Chunker
-    from ragconf.index.convert import StorageConverter
     from ragconf.index.embed import HashEmbedder, SentenceTransformerEmbedder
     from ragconf.index.lexical import BM25Index
     from ragconf.index.store import ChromaStore, open_store
-    from ragconf.index.sync import Syncer, SyncReport
     from ragconf.index.types import Chunk, Document, Hit, SearchFilters, Section
     from ragconf.search.context import build_context
     from ragconf.search.retrieve import DocumentResult, Retriever, SearchResult
@@ -190,6 +189,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real objects
         Site,
         demo_site,
     )
+    from ragconf.sync import Syncer, SyncReport
 
 
 def __getattr__(name: str) -> Any:

@@ -29,9 +29,9 @@ from ragconf.confluence import Confluence
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.store import open_store
-from ragconf.index.sync import Syncer
 from ragconf.settings import Settings
 from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, Site
+from ragconf.sync.engine import Syncer
 
 KEY = "hardening-key-0c9e2b"
 

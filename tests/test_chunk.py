@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ragconf.convert.storage import StorageConverter
 from ragconf.index.chunk import Chunker
-from ragconf.index.convert import StorageConverter
 from ragconf.index.types import Document, Section, chunk_id, text_hash
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "confluence" / "storage-samples"

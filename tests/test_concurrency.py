@@ -30,10 +30,10 @@ from ragconf.errors import SyncLockedError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.store import open_store
-from ragconf.index.sync import Syncer
 from ragconf.search.retrieve import Retriever
 from ragconf.settings import Settings
 from ragconf.simulator import DEMO_TOKEN, DEMO_USER, Faults, SimulatorServer, Site
+from ragconf.sync.engine import Syncer
 
 RAGCONF = str(Path(sys.executable).parent / "ragconf")
 QUERY = "zebrafish husbandry protocol"

@@ -30,8 +30,8 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     from ragconf.index.embed import SentenceTransformerEmbedder
     from ragconf.index.lexical import BM25Index, lexical_path
     from ragconf.index.store import open_store
-    from ragconf.index.sync import Syncer
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, demo_site
+    from ragconf.sync.engine import Syncer
 
     data_dir = tmp_path_factory.mktemp("e2e")
     site = demo_site()

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ragconf.index.extract import extract_text, text_kind
+from ragconf.convert.extract import extract_text, text_kind
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

@@ -26,10 +26,10 @@ from ragconf.errors import ConfluenceError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.store import open_store
-from ragconf.index.sync import Syncer, SyncReport
 from ragconf.index.types import SearchFilters
 from ragconf.search.retrieve import Retriever
 from ragconf.simulator import DEMO_TOKEN, DEMO_USER, Faults, SimulatorServer, Site
+from ragconf.sync.engine import Syncer, SyncReport
 
 CAL = "ac:com.atlassian.confluence.plugins.calendar:calendar"
 WORDS = ["ledger", "payment", "refund", "kafka", "deploy", "vault", "queue", "merchant",

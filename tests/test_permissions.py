@@ -27,7 +27,6 @@ from ragconf.errors import AuthenticationError, NotFoundError, TransportError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.store import ChromaStore, open_store
-from ragconf.index.sync import Syncer
 from ragconf.index.types import SearchFilters
 from ragconf.search.permissions import (
     USER_AUTH_HEADER,
@@ -45,6 +44,7 @@ from ragconf.simulator import (
     Site,
     demo_site,
 )
+from ragconf.sync.engine import Syncer
 
 KINDS = (("pages", "page"), ("blogposts", "blogpost"), ("attachments", "attachment"),
          ("custom_content", "custom_content"))

@@ -441,7 +441,7 @@ def test_one_lexical_snapshot_per_query_even_when_the_index_is_empty(
 
 
 def test_chroma_server_location_names_the_port_it_connects_to() -> None:
-    from ragconf.index._store_meta import server_address
+    from ragconf.index.store._meta import server_address
 
     assert server_address("https://chroma.example") == (
         "chroma.example",

@@ -35,10 +35,10 @@ from ragconf.errors import AuthenticationError, RagconfError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.store import open_store
-from ragconf.index.sync import Syncer
 from ragconf.search.permissions import USER_AUTH_HEADER, PermissionEngine
 from ragconf.settings import Settings
 from ragconf.simulator import SimulatorServer, Site
+from ragconf.sync.engine import Syncer
 
 RAGCONF = str(Path(sys.executable).parent / "ragconf")
 SVC = "svc@ragconf.dev"

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
+from ragconf.convert.storage import StorageConverter
 from ragconf.errors import SyncLockedError
-from ragconf.index._state import SyncLock
-from ragconf.index.convert import StorageConverter
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
-from ragconf.index.sync import Syncer, SyncReport
 from ragconf.index.types import Chunk, chunk_id
 from ragconf.simulator import DEMO_USER, GUEST_USER, SimulatorServer, Site
+from ragconf.sync._state import SyncLock
+from ragconf.sync.engine import Syncer, SyncReport
 from tests.test_sync_support import (
     Ids,
     build_site,
@@ -362,7 +362,7 @@ def test_a_custom_content_type_the_site_lacks_is_skipped_quietly(synced: Env) ->
 
 
 def test_a_run_after_an_interrupted_one_says_so(env: Env) -> None:
-    from ragconf.index._state import SyncState
+    from ragconf.sync._state import SyncState
 
     SyncState(env.data).begin(["ENG"], full=False)  # what a killed run leaves behind
     assert env.sync().resumed is True

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from ragconf.index._state import SyncLock
 from ragconf.index.embed import SentenceTransformerEmbedder
 from ragconf.simulator import DEMO_TOKEN, DEMO_USER, Faults, SimulatorServer, Site
+from ragconf.sync._state import SyncLock
 from tests.test_sync_support import LONG, build_site, expected_keys, snapshot
 
 RAGCONF = str(Path(sys.executable).parent / "ragconf")

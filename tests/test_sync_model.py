@@ -13,8 +13,8 @@ import pytest
 
 from ragconf.index.embed import SentenceTransformerEmbedder
 from ragconf.index.lexical import BM25Index
-from ragconf.index.sync import Syncer
 from ragconf.simulator import DEMO_USER, GUEST_USER, SimulatorServer
+from ragconf.sync.engine import Syncer
 from tests.test_sync_support import (
     build_site,
     client_for,

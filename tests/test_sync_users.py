@@ -17,13 +17,13 @@ import httpx
 import pytest
 
 from ragconf.confluence import Confluence
-from ragconf.index._users import UserNames, account_ids
-from ragconf.index.convert import StorageConverter
+from ragconf.convert.storage import StorageConverter
 from ragconf.index.embed import HashEmbedder
-from ragconf.index.sync import BATCH, Syncer, SyncReport
 from ragconf.simulator import DEMO_TOKEN, DEMO_USER, Faults, SimulatorServer, Site, demo_site
 from ragconf.simulator._demo_common import aid
 from ragconf.simulator._storage import mention
+from ragconf.sync._users import UserNames, account_ids
+from ragconf.sync.engine import BATCH, Syncer, SyncReport
 from tests.test_sync_support import open_test_store
 
 BULK = "/wiki/rest/api/user/bulk"

@@ -1,6 +1,5 @@
 """ragconf's command line. ``ragconf --help`` starts instantly: heavy imports are lazy."""
 
-from ragconf.cli import commands as _commands  # noqa: F401  (registers the commands)
 from ragconf.cli._app import app, main
 
 __all__ = ["app", "main"]

@@ -8,17 +8,17 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from typing import Any
 
 import typer
 
 from ragconf._version import __version__
+from ragconf.cli._output import redact
+from ragconf.cli.commands import register_commands
 from ragconf.errors import RagconfError
 
-__all__ = ["app", "emit_json", "fail", "get_settings", "main", "redact"]
+__all__ = ["app", "main"]
 
 app = typer.Typer(
     name="ragconf",
@@ -33,9 +33,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
 )
-
-_secrets: list[str] = []
-
 
 def _version(value: bool) -> None:
     if value:
@@ -58,37 +55,11 @@ def _root(
     ctx.obj = {"verbose": verbose}
 
 
-def get_settings(**overrides: Any) -> Any:
-    """Build Settings (explicit overrides > env > ragconf.toml > user file) and remember secrets."""
-    from ragconf.settings import Settings
-
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    _secrets.extend(s for s in settings.secrets() if s not in _secrets)
-    return settings
-
-
-def redact(text: str) -> str:
-    """Remove every known secret from ``text`` before it is printed."""
-    for secret in _secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
-def emit_json(data: Any) -> None:
-    typer.echo(redact(json.dumps(data, indent=2, ensure_ascii=False, default=str)))
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(redact(message), err=True)
-    raise typer.Exit(code)
+register_commands(app)
 
 
 def main() -> None:
     """Console entry point: run the app and map ragconf errors to exit codes, in one place."""
-    # importing the command modules registers their commands
-    from ragconf.cli import commands  # noqa: F401
-
     try:
         # with standalone_mode=False click *returns* the code of a typer.Exit instead of
         # raising it, so the return value is the exit status

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ragconf.cli._app import emit_json, get_settings, redact
+from ragconf.cli._options import CAL, ID, JSON, LIMIT, PAGE_SIZE, SORT, SPACE
+from ragconf.cli._output import emit_json, get_settings, redact
 
 if TYPE_CHECKING:
     from ragconf.confluence import Confluence, ConfluenceModel
@@ -26,27 +27,6 @@ __all__ = [
     "space_ids",
     "split",
 ]
-
-CAL = "ac:com.atlassian.confluence.plugins.calendar:calendar"
-
-# shared options (typer reads the defaults as option declarations)
-LIMIT = typer.Option(None, "--limit", "-n", min=1, help="At most this many items.", metavar="N")
-JSON = typer.Option(False, "--json", help="One JSON array of objects in the API's field names.")
-PAGE_SIZE = typer.Option(
-    250,
-    "--page-size",
-    min=1,
-    max=250,
-    help="Items per request (the API allows 1..250).",
-    metavar="N",
-)
-SORT = typer.Option(
-    None, "--sort", help="asc, desc, or an API sort key such as -modified-date.", metavar="KEY"
-)
-SPACE = typer.Option(None, "--space", "-s", help="Space key (repeatable).", metavar="KEY")
-ID = typer.Option(
-    None, "--id", help="Only these ids (repeatable, or comma-separated).", metavar="ID"
-)
 
 
 def split(values: Sequence[str] | None) -> list[str] | None:

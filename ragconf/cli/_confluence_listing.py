@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ragconf.cli._app import app
 from ragconf.cli._confluence_common import (
     CAL,
     ID,
@@ -105,7 +104,6 @@ _CONTENT_COLUMNS: Columns = [
 ]
 
 
-@app.command()
 def spaces(
     id: list[str] = ID,
     key: list[str] = typer.Option(
@@ -142,7 +140,6 @@ def spaces(
     )
 
 
-@app.command()
 def pages(
     space: list[str] = SPACE,
     id: list[str] = ID,
@@ -164,7 +161,6 @@ def pages(
     _list("pages", _CONTENT_COLUMNS, fetch, page_size=page_size, as_json=as_json)
 
 
-@app.command()
 def blogposts(
     space: list[str] = SPACE,
     id: list[str] = ID,
@@ -186,7 +182,6 @@ def blogposts(
     _list("blog posts", _CONTENT_COLUMNS, fetch, page_size=page_size, as_json=as_json)
 
 
-@app.command()
 def labels(
     prefix: str = typer.Option(
         None, "--prefix", help="global, my, team or system.", metavar="PREFIX"
@@ -237,7 +232,6 @@ def labels(
     _list("labels", columns, fetch, page_size=page_size, as_json=as_json)
 
 
-@app.command()
 def attachments(
     filename: str = typer.Option(None, "--filename", help="Exact file name.", metavar="NAME"),
     media_type: str = typer.Option(
@@ -287,7 +281,6 @@ def attachments(
     _list("attachments", columns, fetch, page_size=page_size, as_json=as_json)
 
 
-@app.command("custom-content")
 def custom_content(
     type: str = typer.Option(
         ..., "--type", "-t", help=f"The app's module key, e.g. {CAL}", metavar="TYPE"
@@ -329,7 +322,6 @@ def custom_content(
     )
 
 
-@app.command()
 def tasks(
     space: list[str] = SPACE,
     assigned_to: list[str] = typer.Option(
@@ -383,3 +375,14 @@ def tasks(
         page_size=page_size,
         as_json=as_json,
     )
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called once, from ``commands.py``)."""
+    app.command()(spaces)
+    app.command()(pages)
+    app.command()(blogposts)
+    app.command()(labels)
+    app.command()(attachments)
+    app.command("custom-content")(custom_content)
+    app.command()(tasks)

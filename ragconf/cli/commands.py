@@ -1,6 +1,15 @@
-"""Import every command module so its commands register on the app."""
+"""Every command, registered explicitly and in the order ``ragconf --help`` lists them.
 
-from ragconf.cli import (  # noqa: F401
+The shape of simonw/llm's ``register_commands``: command modules define plain functions and a
+``register(app)``; nothing registers as a side effect of being imported.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ragconf.cli import (
+    _confluence_listing,
     confluence_cmds,
     demo_cmd,
     search_cmds,
@@ -8,3 +17,16 @@ from ragconf.cli import (  # noqa: F401
     simulate_cmd,
     sync_cmd,
 )
+
+__all__ = ["register_commands"]
+
+
+def register_commands(app: typer.Typer) -> None:
+    """Add every ragconf command to ``app``: connect, list, index, search, serve, try."""
+    confluence_cmds.register(app)  # configure, verify
+    _confluence_listing.register(app)  # spaces, pages, blogposts, labels, ...
+    sync_cmd.register(app)
+    search_cmds.register(app)
+    serve_cmd.register(app)
+    simulate_cmd.register(app)
+    demo_cmd.register(app)

@@ -11,25 +11,14 @@ from typing import Any
 
 import typer
 
-from ragconf.cli._app import app, emit_json, get_settings, redact
+from ragconf.cli._output import emit_json, get_settings, redact
 
-__all__ = [
-    "attachments",
-    "blogposts",
-    "configure",
-    "custom_content",
-    "labels",
-    "pages",
-    "spaces",
-    "tasks",
-    "verify",
-]
+__all__ = ["configure", "register", "verify"]
 
 
 # -- configure / verify -------------------------------------------------------------------------
 
 
-@app.command()
 def configure(
     url: str = typer.Option(None, "--url", help="Site URL or REST v2 endpoint."),
     username: str = typer.Option(None, "--username", "-u", help="Account email (Basic auth)."),
@@ -151,7 +140,6 @@ def _verify(as_json: bool) -> None:
         )
 
 
-@app.command()
 def verify(as_json: bool = typer.Option(False, "--json", help="Machine-readable result.")) -> None:
     """Check the connection: the authenticated user, the endpoint and up to 10 visible spaces.
 
@@ -162,13 +150,7 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     _verify(as_json)
 
 
-# registered after configure/verify so `ragconf --help` lists them in a sensible order
-from ragconf.cli._confluence_listing import (  # noqa: E402
-    attachments,
-    blogposts,
-    custom_content,
-    labels,
-    pages,
-    spaces,
-    tasks,
-)
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called once, from ``commands.py``)."""
+    app.command()(configure)
+    app.command()(verify)

@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 
-from ragconf.cli._app import app, fail, get_settings
+from ragconf.cli._output import fail, get_settings
 
 __all__ = ["DEMO_QUERIES", "demo", "serving_line"]
 
@@ -43,7 +43,6 @@ def serving_line(host: str, port: int) -> str:
     return f"Serving ragconf on {base} (docs: {base}/docs) — Ctrl-C to stop"
 
 
-@app.command("demo")
 def demo(
     host: str = typer.Option(
         "127.0.0.1", "--host", metavar="HOST", help="Interface the API listens on."
@@ -135,12 +134,12 @@ def _reset_if_origin_changed(demo_dir: Path, origin: str) -> None:
 def _sync(settings: Any) -> tuple[Any, Any, Any]:
     """Sync the site into the store the way ``ragconf sync`` does (same bars, same summary)."""
     from ragconf import runtime
-    from ragconf.cli.sync_cmd import CALENDAR_TYPE, _print_summary, _progress_bars
-    from ragconf.index.sync import Syncer
+    from ragconf.cli._sync_output import CALENDAR_TYPE, print_summary, progress_bars
+    from ragconf.sync import Syncer
 
     embedder, store, lexical = runtime.open_index(settings)
     typer.echo(f"Syncing into {store.location} (model: {embedder.model_name})")
-    with runtime.make_confluence(settings) as conf, _progress_bars(True) as on_progress:
+    with runtime.make_confluence(settings) as conf, progress_bars(True) as on_progress:
         syncer = Syncer(
             conf,
             store,
@@ -152,7 +151,7 @@ def _sync(settings: Any) -> tuple[Any, Any, Any]:
         )
         report = syncer.run()
     summary = report.to_dict()
-    _print_summary(summary, location=store.location)
+    print_summary(summary, location=store.location)
     if summary.get("documents_seen", 0) == 0:
         typer.echo(
             "Nothing is visible to this account. Check its access to spaces in the Confluence UI.",
@@ -202,3 +201,8 @@ def _serve(settings: Any, host: str, port: int, **parts: Any) -> None:
         server.run()
     if not server.started:
         fail(f"The API could not start on {host}:{port}.", 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called once, from ``commands.py``)."""
+    app.command("demo")(demo)

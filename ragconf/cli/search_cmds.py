@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from ragconf.cli._app import app, emit_json, get_settings
+from ragconf.cli._output import emit_json, get_settings
 
 __all__ = ["search"]
 
@@ -18,7 +18,6 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-@app.command()
 def search(
     question: str = typer.Argument(..., help="What to look for, in plain words."),
     space: list[str] = typer.Option(None, "--space", "-s", help="Space key (repeatable)."),
@@ -94,3 +93,8 @@ def _print_table(results: list[Any]) -> None:
     for d in results:
         table.add_row(f"{d.score:.3f}", d.title, d.space_key or "", d.anchor_url or d.url)
     console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called once, from ``commands.py``)."""
+    app.command()(search)

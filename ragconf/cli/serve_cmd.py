@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from ragconf.cli._app import app, get_settings
+from ragconf.cli._output import get_settings
 
 __all__ = ["serve"]
 
 
-@app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
@@ -24,3 +23,8 @@ def serve(
     typer.echo(f"ragconf API on http://{host}:{port} (docs: /docs)", err=True)
     # access logs carry query strings, never headers, so API keys stay out of them
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called once, from ``commands.py``)."""
+    app.command()(serve)

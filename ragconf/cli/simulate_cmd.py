@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from ragconf.cli._app import app, fail
+from ragconf.cli._output import fail
 
 __all__ = ["load_corpus", "simulate"]
 
@@ -37,7 +37,6 @@ def load_corpus(spec: str, *, beir_spaces: int = 4, limit: int | None = None) ->
     raise ValueError(f"unknown corpus {spec!r}: use demo, beir:DIR, html:DIR or synthetic:N")
 
 
-@app.command()
 def simulate(
     port: int = typer.Option(8090, "--port", help="TCP port (0 picks a free one)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
@@ -127,3 +126,8 @@ def simulate(
     ]
     typer.echo("\n".join(lines))
     server.serve_forever()
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called once, from ``commands.py``)."""
+    app.command()(simulate)

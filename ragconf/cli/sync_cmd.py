@@ -7,23 +7,17 @@ another sync holds the data directory.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from ragconf.cli._app import app, emit_json, get_settings, redact
+from ragconf.cli._output import emit_json, get_settings
+from ragconf.cli._sync_output import CALENDAR_TYPE, print_summary, progress_bars
 
 __all__ = ["sync"]
 
-CALENDAR_TYPE = "ac:com.atlassian.confluence.plugins.calendar:calendar"
-_STAGES = {"listing": "listing", "documents": "documents", "chunks": "embedding"}
 
 
-@app.command("sync")
 def sync(
     space: list[str] | None = typer.Option(
         None, "--space", "-s", metavar="KEY", help="Sync only this space (repeatable)."
@@ -55,13 +49,13 @@ def sync(
     no-longer-visible content is removed (only after a complete listing of its space).
     """
     from ragconf import runtime
-    from ragconf.index.sync import Syncer
+    from ragconf.sync import Syncer
 
     settings = get_settings()
     conf = runtime.make_confluence(settings)  # first: a configuration error needs no model
     embedder, store, lexical = runtime.open_index(settings)
     try:
-        with conf, _progress_bars(not quiet) as on_progress:
+        with conf, progress_bars(not quiet) as on_progress:
             syncer = Syncer(
                 conf,
                 store,
@@ -81,84 +75,11 @@ def sync(
     if as_json:
         emit_json(summary)
     else:
-        _print_summary(summary, location=store.location)
+        print_summary(summary, location=store.location)
     if summary["failed"]:
         raise typer.Exit(3)
 
 
-def _print_summary(summary: dict[str, Any], *, location: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    out = Console(highlight=False, soft_wrap=True, markup=False)
-    err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
-    table = Table(title=f"Sync into {location}", title_justify="left")
-    for col in ("space", "added", "updated", "metadata", "unchanged", "deleted", "failed"):
-        table.add_column(col, justify="left" if col == "space" else "right")
-    for sp in summary["spaces"]:
-        name = sp["key"] + (" (deletions skipped)" if sp.get("deletions_skipped") else "")
-        table.add_row(
-            name,
-            *(
-                str(sp[k])
-                for k in ("added", "updated", "metadata_updated", "unchanged", "deleted", "failed")
-            ),
-        )
-    out.print(table)
-    out.print(
-        f"{summary['chunks_embedded']} chunks embedded, {summary['chunks_reused']} reused, "
-        f"{summary['requests']} requests, {summary['seconds']:.1f} s"
-    )
-    for w in summary["warnings"][:20]:
-        where = f"{w.get('title')} ({w.get('content_id')}): " if w.get("content_id") else ""
-        err.print(redact(f"warning: {where}{w['message']}"))
-    if len(summary["warnings"]) > 20:
-        err.print(f"… and {len(summary['warnings']) - 20} more warnings (see --json)")
-    for f in summary["failed"]:
-        err.print(
-            redact(f"failed: {f['title']} ({f['content_type']} {f['content_id']}): {f['error']}")
-        )
-    if summary["failed"]:
-        err.print(
-            f"{len(summary['failed'])} documents failed and were skipped; the rest is indexed. "
-            "Rerun `ragconf sync` to retry them."
-        )
-
-
-@contextlib.contextmanager
-def _progress_bars(enabled: bool) -> Iterator[Any]:
-    """A thread-safe ``progress(stage, done, total)`` callback drawing rich bars on stderr."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bars = Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
-    tasks: dict[str, Any] = {}
-    lock = threading.Lock()  # the syncer reports from its worker threads
-
-    def on_progress(stage: str, done: int, total: int | None) -> None:
-        with lock:
-            if stage not in tasks:
-                tasks[stage] = bars.add_task(_STAGES.get(stage, stage), total=total)
-            bars.update(tasks[stage], completed=done, total=total)
-
-    with bars:
-        yield on_progress
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app`` (called once, from ``commands.py``)."""
+    app.command("sync")(sync)

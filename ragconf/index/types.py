@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
+
+from ragconf.document import Document, Section
 
 __all__ = [
     "CONTENT_TYPES",
@@ -45,40 +47,6 @@ def chunk_id(content_type: str, content_id: str, chunk_index: int) -> str:
 def text_hash(text: str) -> str:
     """Hash of the text that gets embedded; equal hash means the vector can be reused."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-@dataclass(frozen=True)
-class Section:
-    """A run of text under one heading path, as produced by the converter."""
-
-    heading_path: tuple[str, ...]
-    #: Confluence anchor of the innermost heading (``#Title-Heading`` fragment without '#')
-    anchor: str | None
-    #: Markdown text of the section body (headings themselves are in heading_path)
-    text: str
-    #: "text" | "table" | "code": tables and code are only split at row/line boundaries
-    kind: str = "text"
-
-
-@dataclass
-class Document:
-    """One indexable item: a page, blog post, attachment or custom content.
-
-    ``metadata`` holds the DESIGN §5 fields that are per document (space_id, space_key,
-    space_name, labels, parent_id, ancestors, author_id, version, created_at,
-    updated_at, status, …); the chunker adds the per-chunk ones.
-    """
-
-    content_id: str
-    content_type: str
-    title: str
-    url: str
-    sections: list[Section]
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(s.text for s in self.sections if s.text)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def filled(any_store: ChromaStore) -> tuple[ChromaStore, list[Chunk], np.ndarray
 def exact(
     chunks: list[Chunk], vecs: np.ndarray, q: np.ndarray, k: int, f: SearchFilters | None
 ) -> list[str]:
-    from ragconf.index._store_meta import to_chroma_metadata
+    from ragconf.index.store._meta import to_chroma_metadata
 
     scores = vecs @ q
     order = sorted(range(len(chunks)), key=lambda i: (-scores[i], chunks[i].id))
@@ -394,7 +394,7 @@ def test_query_ids_is_the_unfiltered_ranking_without_payload(filled: Any) -> Non
 
 
 def test_metadata_conversion_rules() -> None:
-    from ragconf.index._store_meta import metadata_update, to_chroma_metadata
+    from ragconf.index.store._meta import metadata_update, to_chroma_metadata
 
     md = {
         "labels": {"b", "a"},

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ragconf.index._storage_parse import qname
+from ragconf.convert._storage_parse import qname
 
 if TYPE_CHECKING:
-    from ragconf.index._storage_render import Renderer
+    from ragconf.convert._storage_render import Renderer
 
 __all__ = ["table_markdown"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragconf.errors import ConfluenceError, NotFoundError
-from ragconf.index._documents import Item, SpaceInfo, ancestors_of, item_metadata
+from ragconf.sync._documents import Item, SpaceInfo, ancestors_of, item_metadata
 
 __all__ = ["LabelMap", "SpaceListing", "label_map", "list_attachments", "list_space"]
 

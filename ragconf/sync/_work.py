@@ -23,7 +23,8 @@ import numpy as np
 
 from ragconf.confluence import AttachmentTooLargeError
 from ragconf.errors import BadResponseError, ConfluenceError, NotFoundError
-from ragconf.index._documents import (
+from ragconf.index.types import Chunk
+from ragconf.sync._documents import (
     DOC_HASH,
     PENDING,
     Item,
@@ -33,10 +34,9 @@ from ragconf.index._documents import (
     finalize_chunks,
     normalise_labels,
 )
-from ragconf.index._pipeline import DocWork
-from ragconf.index._report import SyncReport
-from ragconf.index._users import UserNames
-from ragconf.index.types import Chunk
+from ragconf.sync._pipeline import DocWork
+from ragconf.sync._report import SyncReport
+from ragconf.sync._users import UserNames
 
 __all__ = ["DOC_KEYS", "Fetched", "Job", "Stages", "extractable"]
 

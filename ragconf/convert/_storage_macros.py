@@ -14,10 +14,10 @@ import textwrap
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ragconf.index._storage_parse import Block, attr, qname, text_of
+from ragconf.convert._storage_parse import Block, attr, qname, text_of
 
 if TYPE_CHECKING:
-    from ragconf.index._storage_render import Renderer
+    from ragconf.convert._storage_render import Renderer
 
 __all__ = [
     "adf_blocks",

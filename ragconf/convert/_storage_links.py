@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from ragconf.index._storage_parse import attr, collapse, finish, qname, text_of
+from ragconf.convert._storage_parse import attr, collapse, finish, qname, text_of
 
 if TYPE_CHECKING:
-    from ragconf.index._storage_render import Renderer
+    from ragconf.convert._storage_render import Renderer
 
 __all__ = ["ac_link", "image", "mention"]
 

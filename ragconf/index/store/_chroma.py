@@ -1,18 +1,4 @@
-"""Chunks, vectors and metadata in Chroma: embedded on disk, or on a Chroma server.
-
->>> store = open_store(Path(".ragconf"), model_name=emb.model_name, dimension=emb.dimension)
->>> store.upsert(chunks, emb.embed_documents([c.text for c in chunks]))
->>> hits = store.query(emb.embed_query("reset password"), k=5,
-...                    filters=SearchFilters(space_keys=("ENG",)))
-
-This is the only module that imports chromadb, and Chroma's columnar answers become
-ragconf's own ``Hit`` / ``StoredChunk`` objects in this adapter and nowhere else: here and in
-its chromadb-free private parts, ``_store_meta`` (metadata encoding, manifests, stats) and
-``_store_query`` (``query`` / ``query_ids``, which ChromaStore inherits from ChromaSearch).
-
-Filtered search post-filters an oversampled unfiltered top-n and falls back to a Chroma
-``where`` query only for rare filters (``_store_query`` says why); ``last_query`` and
-``query_counts`` say which path answered.
+"""ChromaStore, the adapter between ragconf and Chroma (see ``ragconf.index.store``).
 """
 
 from __future__ import annotations
@@ -29,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ragconf.errors import StoreError
-from ragconf.index._store_meta import (
+from ragconf.index.store._meta import (
     chunk_ids_by_content,
     collection_name,
     manifest_from,
@@ -40,7 +26,7 @@ from ragconf.index._store_meta import (
     to_chroma_metadata,
     upsert_columns,
 )
-from ragconf.index._store_query import FILTER_STRATEGIES, ChromaSearch, in_clauses
+from ragconf.index.store._query import FILTER_STRATEGIES, ChromaSearch, in_clauses
 from ragconf.index.types import Chunk, StoredChunk
 
 __all__ = ["DEFAULT_HNSW", "ChromaStore", "collection_name", "open_store"]

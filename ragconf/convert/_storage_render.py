@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ragconf.index import _storage_links as links
-from ragconf.index import _storage_macros as macros
-from ragconf.index._storage_parse import Block, collapse, finish, qname, text_of
-from ragconf.index._storage_tables import table_markdown
+from ragconf.convert import _storage_links as links
+from ragconf.convert import _storage_macros as macros
+from ragconf.convert._storage_parse import Block, collapse, finish, qname, text_of
+from ragconf.convert._storage_tables import table_markdown
 
 __all__ = ["Block", "Renderer"]
 

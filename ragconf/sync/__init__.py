@@ -1,0 +1,21 @@
+"""The sync engine: incremental, crash-safe sync from Confluence into the index.
+
+``Syncer`` lists what exists in each space (cheap listings, no bodies), plans what changed
+against the manifest stored in the index, and runs a pipeline of threads that fetch,
+convert and chunk (``ragconf.convert``, ``ragconf.index.chunk``), embed only text whose hash
+is new, and write to the vector store and the lexical index (``ragconf.index``). Deletions
+happen only after a listing that completed. ``SyncReport`` says what happened.
+
+>>> from ragconf.sync import Syncer
+>>> report = Syncer(confluence, store, embedder, lexical=lexical).run(spaces=["ENG"])
+>>> report.totals()["added"]
+
+Modules: ``engine`` (the orchestrator), ``_enumerate`` (listings), ``_documents``
+(Confluence objects -> documents and metadata), ``_work`` (the pipeline stages),
+``_pipeline`` (bounded threads), ``_report``, ``_state`` (lock and checkpoint), ``_users``.
+"""
+
+from ragconf.sync._report import SpaceReport, SyncReport
+from ragconf.sync.engine import DEFAULT_CUSTOM_TYPES, Syncer
+
+__all__ = ["DEFAULT_CUSTOM_TYPES", "SpaceReport", "SyncReport", "Syncer"]
