@@ -101,8 +101,10 @@ class TreeAndCommentLists:
                 hint="pass kind='footer' or kind='inline' (the parent comment's kind)",
             )
         wanted = {v.strip() for r in as_list(resolution_status) or [] for v in r.split(",")} - {""}
+        # a filter applied here must not cut the listing short: it gets no limit
+        each = None if wanted and where in (None, "comment") else limit
         sources = [
-            self._comment_source(where, id, k, resolution_status, body_format)
+            self._comment_source(where, id, k, resolution_status, body_format, each)
             for k in kinds
             if k == "footer" or where not in _FOOTER_ONLY
         ]
@@ -118,24 +120,27 @@ class TreeAndCommentLists:
         kind: str,
         resolution_status: str | Iterable[str] | None,
         body_format: str | None,
+        limit: int | None,
     ) -> Iterator[Comment]:
-        c, bf = self.conf, body_format
+        c, bf, rs = self.conf, body_format, resolution_status
         if where is None:
-            return c.get_footer_comments(bf) if kind == "footer" else c.get_inline_comments(bf)
+            if kind == "footer":
+                return c.get_footer_comments(bf, limit=limit)
+            return c.get_inline_comments(bf, limit=limit)
         assert id is not None  # checked by list_comments
         if where == "page":
             if kind == "footer":
-                return c.get_footer_comments_by_page(id, bf)
-            return c.get_inline_comments_by_page(id, bf, resolution_status=resolution_status)
+                return c.get_footer_comments_by_page(id, bf, limit=limit)
+            return c.get_inline_comments_by_page(id, bf, resolution_status=rs, limit=limit)
         if where == "blogpost":
             if kind == "footer":
-                return c.get_footer_comments_by_blog_post(id, bf)
-            return c.get_inline_comments_by_blog_post(id, bf, resolution_status=resolution_status)
+                return c.get_footer_comments_by_blog_post(id, bf, limit=limit)
+            return c.get_inline_comments_by_blog_post(id, bf, resolution_status=rs, limit=limit)
         if where == "attachment":
-            return c.get_footer_comments_by_attachment(id, bf)
+            return c.get_footer_comments_by_attachment(id, bf, limit=limit)
         if where == "custom_content":
-            return c.get_footer_comments_by_custom_content(id, bf)
-        return c.get_comment_children(id, kind=kind, body_format=bf)
+            return c.get_footer_comments_by_custom_content(id, bf, limit=limit)
+        return c.get_comment_children(id, kind=kind, body_format=bf, limit=limit)
 
     # -- folders and the content tree -----------------------------------------------------
 
