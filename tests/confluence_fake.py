@@ -23,8 +23,13 @@ import httpx
 USER = "me@acme.com"
 TOKEN = "s3cret-T0KEN-value"
 API = "/wiki/api/v2/"
-TREE_ROUTES = {"pages": "page", "folders": "folder", "whiteboards": "whiteboard",
-               "databases": "database", "embeds": "embed"}  # fmt: skip
+TREE_ROUTES = {
+    "pages": "page",
+    "folders": "folder",
+    "whiteboards": "whiteboard",
+    "databases": "database",
+    "embeds": "embed",
+}
 
 
 def _stamp(n: int) -> str:
@@ -123,8 +128,12 @@ class FakeSite:
                 kids = [k for k in self.comments.values() if k.parent == c.id]
                 return self._page(url, [self._comment(k, bf) for k in kids])
         if len(parts) == 3 and parts[2] in ("footer-comments", "inline-comments"):
-            key = {"pages": "pageId", "blogposts": "blogPostId", "attachments": "attachmentId",
-                   "custom-content": "customContentId"}[parts[0]]  # fmt: skip
+            key = {
+                "pages": "pageId",
+                "blogposts": "blogPostId",
+                "attachments": "attachmentId",
+                "custom-content": "customContentId",
+            }[parts[0]]
             kind = parts[2].split("-")[0]
             statuses = q.get("status", "current").split(",")
             wanted = q.get("resolution-status")
@@ -140,35 +149,64 @@ class FakeSite:
             return self._page(url, [self._comment(c, bf) for c in found])
         if parts[0] == "custom-content" and len(parts) == 3 and parts[1] == "3001":
             if parts[2] == "labels":
-                labels = [{"id": "801", "name": "team-calendar", "prefix": "global"},
-                          {"id": "802", "name": "oncall", "prefix": "global"}]  # fmt: skip
+                labels = [
+                    {"id": "801", "name": "team-calendar", "prefix": "global"},
+                    {"id": "802", "name": "oncall", "prefix": "global"},
+                ]
                 return self._page(url, labels)
             if parts[2] == "children":
-                kids = [{"id": f"300{i}", "type": "ac:app:item", "status": "current",
-                         "title": f"Item {i}", "spaceId": "7"} for i in (2, 3, 4)]  # fmt: skip
+                kids = [
+                    {
+                        "id": f"300{i}",
+                        "type": "ac:app:item",
+                        "status": "current",
+                        "title": f"Item {i}",
+                        "spaceId": "7",
+                    }
+                    for i in (2, 3, 4)
+                ]
                 return self._page(url, kids)
         return _not_found()
 
     # -- shapes ---------------------------------------------------------------------------
 
     def _space(self) -> dict[str, Any]:
-        return {"id": "7", "key": "ENG", "name": "Engineering", "homepageId": "100",
-                "_links": {"webui": "/spaces/ENG"}}  # fmt: skip
+        return {
+            "id": "7",
+            "key": "ENG",
+            "name": "Engineering",
+            "homepageId": "100",
+            "_links": {"webui": "/spaces/ENG"},
+        }
 
     def _full(self, n: Node) -> dict[str, Any]:
         parent = self.nodes.get(n.parent or "")
         return {
-            "id": n.id, "type": n.type, "status": n.status, "title": n.title, "spaceId": "7",
-            "parentId": n.parent, "parentType": parent.type if parent else None,
-            "position": n.position, "authorId": "acc-1", "ownerId": "acc-1",
+            "id": n.id,
+            "type": n.type,
+            "status": n.status,
+            "title": n.title,
+            "spaceId": "7",
+            "parentId": n.parent,
+            "parentType": parent.type if parent else None,
+            "position": n.position,
+            "authorId": "acc-1",
+            "ownerId": "acc-1",
             "createdAt": _stamp(int(n.id)),
             "version": {"number": 2, "createdAt": _stamp(int(n.id) + 1), "authorId": "acc-2"},
-            "_links": {"webui": f"/spaces/ENG/{n.type}s/{n.id}"}, **n.extra,
-        }  # fmt: skip
+            "_links": {"webui": f"/spaces/ENG/{n.type}s/{n.id}"},
+            **n.extra,
+        }
 
     def _brief(self, n: Node, depth: int | None = None) -> dict[str, Any]:
-        item = {"id": n.id, "status": n.status, "title": n.title, "type": n.type,
-                "spaceId": "7", "childPosition": n.position}  # fmt: skip
+        item = {
+            "id": n.id,
+            "status": n.status,
+            "title": n.title,
+            "type": n.type,
+            "spaceId": "7",
+            "childPosition": n.position,
+        }
         if depth is not None:
             item.update(parentId=n.parent, depth=depth)
         return item
@@ -178,10 +216,15 @@ class FakeSite:
             "id": c.id,
             "status": c.status,
             "title": f"Re: {c.id}",
-            "version": {"number": c.version, "createdAt": _stamp(len(c.id)), "authorId": "acc-3",
-                        "message": "", "minorEdit": False},
+            "version": {
+                "number": c.version,
+                "createdAt": _stamp(len(c.id)),
+                "authorId": "acc-3",
+                "message": "",
+                "minorEdit": False,
+            },
             "_links": {"webui": f"/spaces/ENG/pages/101?focusedCommentId={c.id}"},
-        }  # fmt: skip
+        }
         if c.container:
             item[c.container[0]] = c.container[1]
         if c.parent:
@@ -192,8 +235,10 @@ class FakeSite:
             item["body"] = {}
         if c.kind == "inline":
             item["resolutionStatus"] = c.resolution
-            item["properties"] = {"inlineMarkerRef": f"marker-{c.id}",
-                                  "inlineOriginalSelection": c.selection}  # fmt: skip
+            item["properties"] = {
+                "inlineMarkerRef": f"marker-{c.id}",
+                "inlineOriginalSelection": c.selection,
+            }
         return item
 
     # -- hierarchy ------------------------------------------------------------------------
@@ -290,17 +335,46 @@ def build_site(chain: int = 13) -> FakeSite:
         site.comment(FakeComment(f"f{i}", "footer", ("pageId", "101"), text=f"footer {i}"))
     site.comment(FakeComment("f8", "footer", ("pageId", "101"), text="old", status="trashed"))
     site.comment(FakeComment("f1r1", "footer", ("pageId", "101"), parent="f1", text="reply"))
-    site.comment(FakeComment("i1", "inline", ("pageId", "101"), text="why?", resolution="open",
-                             selection="rate limit", version=3))  # fmt: skip
-    site.comment(FakeComment("i2", "inline", ("pageId", "101"), text="done",
-                             resolution="resolved", selection="retry"))  # fmt: skip
-    site.comment(FakeComment("i3", "inline", ("pageId", "101"), text="gone",
-                             resolution="dangling", selection="old text"))  # fmt: skip
-    site.comment(FakeComment("i1r1", "inline", None, parent="i1", text="because",
-                             resolution="open"))  # fmt: skip
+    site.comment(
+        FakeComment(
+            "i1",
+            "inline",
+            ("pageId", "101"),
+            text="why?",
+            resolution="open",
+            selection="rate limit",
+            version=3,
+        )
+    )
+    site.comment(
+        FakeComment(
+            "i2", "inline", ("pageId", "101"), text="done", resolution="resolved", selection="retry"
+        )
+    )
+    site.comment(
+        FakeComment(
+            "i3",
+            "inline",
+            ("pageId", "101"),
+            text="gone",
+            resolution="dangling",
+            selection="old text",
+        )
+    )
+    site.comment(
+        FakeComment("i1r1", "inline", None, parent="i1", text="because", resolution="open")
+    )
     site.comment(FakeComment("b1", "footer", ("blogPostId", "50"), text="nice post"))
-    site.comment(FakeComment("b2", "inline", ("blogPostId", "50"), text="typo",
-                             resolution="reopened", selection="teh"))  # fmt: skip
+    site.comment(
+        FakeComment(
+            "b2",
+            "inline",
+            ("blogPostId", "50"),
+            text="typo",
+            resolution="reopened",
+            selection="teh",
+        )
+    )
     site.comment(FakeComment("a1", "footer", ("attachmentId", "att9"), text="see page 2"))
     site.comment(FakeComment("c1", "footer", ("customContentId", "3001"), text="moved"))
     return site
@@ -331,7 +405,8 @@ def serve(site: FakeSite) -> Iterator[str]:
     """Serve ``site`` on a free local port; yields the site URL (http://127.0.0.1:PORT)."""
     handler = type("Handler", (_Handler,), {"site": site})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll interval: shutdown() waits for it at every teardown
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -209,7 +209,18 @@ def test_service_list_comments(site: FakeSite) -> None:
     assert [c.id for c in svc.list_comments(select="blog_post", id="50")] == ["b1", "b2"]
     replies = svc.list_comments(select="comment", id="i1", kind="inline")
     assert [c.id for c in replies] == ["i1r1"]
+    with_trash = svc.list_comments(select="page", id="101", kind="footer", status="trashed")
+    assert [c.id for c in with_trash] == ["f8"]
+    assert site.requests[-1].url.params["status"] == "trashed"
+    site.requests.clear()
+    assert svc.get_comment("i1").kind == "inline"  # the footer route says 404 first
+    assert [route_of(r) for r in site.requests] == ["footer-comments/i1", "inline-comments/i1"]
+    assert svc.get_comment("f1", kind="footer").kind == "footer"
+    with pytest.raises(NotFoundError):
+        svc.get_comment("nope")
     for bad in (
+        {"status": "current"},
+        {"select": "attachment", "id": "att9", "status": "current"},
         {"select": "page"},
         {"select": "space", "id": "7"},
         {"select": "attachment", "id": "att9", "kind": "inline"},

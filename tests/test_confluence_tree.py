@@ -160,9 +160,13 @@ def test_types_are_checked_before_any_request(site: FakeSite) -> None:
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError),
-     (429, RateLimitedError)],
-)  # fmt: skip
+    [
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (429, RateLimitedError),
+    ],
+)
 def test_errors_map_to_the_error_tree(status: int, error: type[Exception]) -> None:
     body = {"errors": [{"status": status, "code": "X", "title": "nope"}]}
     for call in (

@@ -1,10 +1,12 @@
 """Import every command module so its commands register on the app."""
 
 from ragconf.cli import (  # noqa: F401
+    comment_cmds,
     confluence_cmds,
     demo_cmd,
     search_cmds,
     serve_cmd,
     simulate_cmd,
     sync_cmd,
+    tree_cmds,
 )

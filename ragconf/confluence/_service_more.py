@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ragconf.confluence._models_more import (
     Ancestor,
@@ -20,10 +20,11 @@ from ragconf.confluence._models_more import (
 )
 from ragconf.confluence._paging import as_list
 from ragconf.confluence._tree import content_tree, space_tree
-from ragconf.errors import InvalidRequestError
+from ragconf.errors import InvalidRequestError, NotFoundError
 
 if TYPE_CHECKING:
     from ragconf.confluence.client import Confluence, IdList
+    from ragconf.confluence.models import Space
 
 __all__ = ["COMMENT_SELECTS", "TreeAndCommentLists"]
 
@@ -72,6 +73,8 @@ class TreeAndCommentLists:
         resolution_status: str | Iterable[str] | None = None,
         body_format: str | None = None,
         limit: int | None = None,
+        status: str | Iterable[str] | None = None,
+        sort: str | None = None,
     ) -> list[Comment]:
         """Comments: site-wide (``select=None``), on one page|blogpost|attachment|
         custom_content ``id``, or the replies to comment ``id`` (``select="comment"``).
@@ -79,7 +82,8 @@ class TreeAndCommentLists:
         ``kind`` is footer, inline, or None for both (footer first); attachments and
         custom content only have footer comments, and replies need the parent's kind.
         ``resolution_status`` (open, reopened, resolved, dangling) implies inline; the
-        site-wide inline route has no such filter, so it is applied here.
+        site-wide and reply routes have no such filter, so it is applied here. ``status``
+        (current, trashed, …) filters page and blog post comments only.
 
         >>> svc.list_comments(select="page", id="65601", resolution_status="open")  # doctest: +SKIP
         """
@@ -100,47 +104,75 @@ class TreeAndCommentLists:
                 "replies are listed per kind of comment",
                 hint="pass kind='footer' or kind='inline' (the parent comment's kind)",
             )
+        if status and where not in ("page", "blogpost"):
+            raise InvalidRequestError(
+                "only page and blog post comments can be filtered by status",
+                hint="drop status, or list the comments of one page or blog post",
+            )
         wanted = {v.strip() for r in as_list(resolution_status) or [] for v in r.split(",")} - {""}
+        local = bool(wanted) and where in (None, "comment")
         # a filter applied here must not cut the listing short: it gets no limit
-        each = None if wanted and where in (None, "comment") else limit
+        common: dict[str, Any] = {"body_format": body_format, "sort": sort}
+        common["limit"] = None if local else limit
         sources = [
-            self._comment_source(where, id, k, resolution_status, body_format, each)
+            self._comments_of(where, id, k, common, status, resolution_status)
             for k in kinds
             if k == "footer" or where not in _FOOTER_ONLY
         ]
         found: Iterator[Comment] = itertools.chain.from_iterable(sources)
-        if wanted and where in (None, "comment"):
+        if local:
             found = (c for c in found if getattr(c, "resolution_status", None) in wanted)
         return list(itertools.islice(found, limit))
 
-    def _comment_source(
+    def _comments_of(
         self,
         where: str | None,
         id: str | int | None,
         kind: str,
+        common: dict[str, Any],
+        status: str | Iterable[str] | None,
         resolution_status: str | Iterable[str] | None,
-        body_format: str | None,
-        limit: int | None,
     ) -> Iterator[Comment]:
-        c, bf, rs = self.conf, body_format, resolution_status
+        c = self.conf
         if where is None:
             if kind == "footer":
-                return c.get_footer_comments(bf, limit=limit)
-            return c.get_inline_comments(bf, limit=limit)
+                return c.get_footer_comments(**common)
+            return c.get_inline_comments(**common)
         assert id is not None  # checked by list_comments
-        if where == "page":
-            if kind == "footer":
-                return c.get_footer_comments_by_page(id, bf, limit=limit)
-            return c.get_inline_comments_by_page(id, bf, resolution_status=rs, limit=limit)
-        if where == "blogpost":
-            if kind == "footer":
-                return c.get_footer_comments_by_blog_post(id, bf, limit=limit)
-            return c.get_inline_comments_by_blog_post(id, bf, resolution_status=rs, limit=limit)
         if where == "attachment":
-            return c.get_footer_comments_by_attachment(id, bf, limit=limit)
+            return c.get_footer_comments_by_attachment(id, **common)
         if where == "custom_content":
-            return c.get_footer_comments_by_custom_content(id, bf, limit=limit)
-        return c.get_comment_children(id, kind=kind, body_format=bf, limit=limit)
+            return c.get_footer_comments_by_custom_content(id, **common)
+        if where == "comment":
+            return c.get_comment_children(id, kind=kind, **common)
+        common = {**common, "status": status}
+        if kind == "inline":
+            common["resolution_status"] = resolution_status
+            if where == "page":
+                return c.get_inline_comments_by_page(id, **common)
+            return c.get_inline_comments_by_blog_post(id, **common)
+        if where == "page":
+            return c.get_footer_comments_by_page(id, **common)
+        return c.get_footer_comments_by_blog_post(id, **common)
+
+    def get_comment(
+        self, id: str | int, kind: str | None = None, body_format: str | None = "storage"
+    ) -> Comment:
+        """One comment by id; without ``kind`` the footer route is tried, then the inline one.
+
+        >>> svc.get_comment("4521").kind                                  # doctest: +SKIP
+        'inline'
+        """
+        kinds = _kinds(kind, None)
+        for k in kinds:
+            try:
+                if k == "footer":
+                    return self.conf.get_footer_comment_by_id(id, body_format=body_format)
+                return self.conf.get_inline_comment_by_id(id, body_format=body_format)
+            except NotFoundError:
+                if k == kinds[-1]:
+                    raise
+        raise AssertionError("unreachable: _kinds returns at least one kind")
 
     # -- folders and the content tree -----------------------------------------------------
 
@@ -188,10 +220,10 @@ class TreeAndCommentLists:
         return list(self.conf.get_descendants(id, type, depth=depth, limit=limit))
 
     def space_tree(
-        self, space_id: str | int, max_depth: int | None = None, limit: int | None = None
+        self, space: Space | str | int, max_depth: int | None = None, limit: int | None = None
     ) -> list[TreeNode]:
-        """The space's content tree: root pages (homepage first) with everything nested."""
-        return space_tree(self.conf, space_id, max_depth=max_depth, limit=limit)
+        """The content tree of a space (or its id): root pages, homepage first, all nested."""
+        return space_tree(self.conf, space, max_depth=max_depth, limit=limit)
 
     def content_tree(
         self,
