@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ragconf.cli._app import app, emit_json
-from ragconf.cli._confluence_common import JSON, LIMIT, PAGE_SIZE, emit, open_confluence, split
+from ragconf.cli._confluence_common import LIMIT, PAGE_SIZE, emit, open_confluence, split
 
 if TYPE_CHECKING:
     from ragconf.confluence import Comment
@@ -96,7 +96,9 @@ def comments(
     ),
     limit: int = LIMIT,
     page_size: int = PAGE_SIZE,
-    as_json: bool = JSON,
+    as_json: bool = typer.Option(
+        False, "--json", help='One JSON array of the API\'s objects, each with "kind" added.'
+    ),
 ) -> None:
     """List comments: site-wide, on one page/blog post/attachment/custom content, or replies.
 

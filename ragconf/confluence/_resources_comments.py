@@ -12,7 +12,7 @@ is a lazy iterator over cursor pages, like the rest of the client.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from ragconf.confluence._models_more import Comment, FooterComment, InlineComment
 from ragconf.confluence._params import multi, sort_key
@@ -20,8 +20,6 @@ from ragconf.confluence._resources import PageResources
 from ragconf.errors import InvalidRequestError
 
 __all__ = ["CommentResources"]
-
-C = TypeVar("C", bound=Comment)
 
 _KINDS = {"footer": FooterComment, "inline": InlineComment}
 
@@ -50,11 +48,6 @@ class CommentResources(PageResources):
     ...         print("  ", reply.id, reply.version.author_id)
     """
 
-    def _comments(
-        self, path: str, model: type[C], params: dict[str, Any], limit: int | None, **kw: Any
-    ) -> Iterator[C]:
-        return self._list(path, params, model, limit, **kw)
-
     # -- site-wide ------------------------------------------------------------------------
 
     def get_footer_comments(
@@ -62,7 +55,7 @@ class CommentResources(PageResources):
     ) -> Iterator[FooterComment]:
         """Every footer comment the account can see (``GET /footer-comments``)."""
         params = _params(body_format, sort)
-        return self._comments("footer-comments", FooterComment, params, limit, root_404=True)
+        return self._list("footer-comments", params, FooterComment, limit, root_404=True)
 
     def get_inline_comments(
         self, body_format: str | None = None, sort: str | None = None, limit: int | None = None
@@ -73,7 +66,7 @@ class CommentResources(PageResources):
         list per page with ``get_inline_comments_by_page(id, resolution_status=...)``.
         """
         params = _params(body_format, sort)
-        return self._comments("inline-comments", InlineComment, params, limit, root_404=True)
+        return self._list("inline-comments", params, InlineComment, limit, root_404=True)
 
     # -- per container --------------------------------------------------------------------
 
@@ -88,7 +81,7 @@ class CommentResources(PageResources):
         """Top-level footer comments of a page; ``status`` e.g. current, trashed (repeatable)."""
         params = _params(body_format, sort, status)
         path = f"pages/{self._id(id)}/footer-comments"
-        return self._comments(path, FooterComment, params, limit)
+        return self._list(path, params, FooterComment, limit)
 
     def get_inline_comments_by_page(
         self,
@@ -105,7 +98,7 @@ class CommentResources(PageResources):
         """
         params = _params(body_format, sort, status, resolution_status)
         path = f"pages/{self._id(id)}/inline-comments"
-        return self._comments(path, InlineComment, params, limit)
+        return self._list(path, params, InlineComment, limit)
 
     def get_footer_comments_by_blog_post(
         self,
@@ -118,7 +111,7 @@ class CommentResources(PageResources):
         """Top-level footer comments of a blog post."""
         params = _params(body_format, sort, status)
         path = f"blogposts/{self._id(id)}/footer-comments"
-        return self._comments(path, FooterComment, params, limit)
+        return self._list(path, params, FooterComment, limit)
 
     def get_inline_comments_by_blog_post(
         self,
@@ -132,7 +125,7 @@ class CommentResources(PageResources):
         """Top-level inline comments of a blog post (``resolution_status`` as for pages)."""
         params = _params(body_format, sort, status, resolution_status)
         path = f"blogposts/{self._id(id)}/inline-comments"
-        return self._comments(path, InlineComment, params, limit)
+        return self._list(path, params, InlineComment, limit)
 
     def get_footer_comments_by_attachment(
         self,
@@ -145,7 +138,7 @@ class CommentResources(PageResources):
         """Comments on an attachment (``att…`` id); ``version`` picks an older file version."""
         params = {**_params(body_format, sort), "version": version}
         path = f"attachments/{self._id(id)}/footer-comments"
-        return self._comments(path, FooterComment, params, limit)
+        return self._list(path, params, FooterComment, limit)
 
     def get_footer_comments_by_custom_content(
         self,
@@ -157,7 +150,7 @@ class CommentResources(PageResources):
         """Comments on a custom content item."""
         params = _params(body_format, sort)
         path = f"custom-content/{self._id(id)}/footer-comments"
-        return self._comments(path, FooterComment, params, limit)
+        return self._list(path, params, FooterComment, limit)
 
     # -- one comment, and its replies -----------------------------------------------------
 
@@ -187,7 +180,7 @@ class CommentResources(PageResources):
         """Replies to a footer comment (``/footer-comments/{id}/children``)."""
         params = _params(body_format, sort)
         path = f"footer-comments/{self._id(id)}/children"
-        return self._comments(path, FooterComment, params, limit)
+        return self._list(path, params, FooterComment, limit)
 
     def get_inline_comment_children(
         self,
@@ -199,7 +192,7 @@ class CommentResources(PageResources):
         """Replies to an inline comment (``/inline-comments/{id}/children``)."""
         params = _params(body_format, sort)
         path = f"inline-comments/{self._id(id)}/children"
-        return self._comments(path, InlineComment, params, limit)
+        return self._list(path, params, InlineComment, limit)
 
     def get_comment_children(
         self,
