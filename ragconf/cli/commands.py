@@ -10,12 +10,14 @@ import typer
 
 from ragconf.cli import (
     _confluence_listing,
+    comment_cmds,
     confluence_cmds,
     demo_cmd,
     search_cmds,
     serve_cmd,
     simulate_cmd,
     sync_cmd,
+    tree_cmds,
 )
 
 __all__ = ["register_commands"]
@@ -25,6 +27,8 @@ def register_commands(app: typer.Typer) -> None:
     """Add every ragconf command to ``app``: connect, list, index, search, serve, try."""
     confluence_cmds.register(app)  # configure, verify
     _confluence_listing.register(app)  # spaces, pages, blogposts, labels, ...
+    comment_cmds.register(app)  # comments
+    tree_cmds.register(app)  # tree, folders
     sync_cmd.register(app)
     search_cmds.register(app)
     serve_cmd.register(app)

@@ -41,31 +41,41 @@ def simulate(
     port: int = typer.Option(8090, "--port", help="TCP port (0 picks a free one)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
     corpus: str = typer.Option(
-        "demo", "--corpus", help="demo | beir:DIR | html:DIR | synthetic:N."),
+        "demo", "--corpus", help="demo | beir:DIR | html:DIR | synthetic:N."
+    ),
     spaces: int = typer.Option(4, "--spaces", help="Spaces for beir:/synthetic: corpora."),
     limit: int | None = typer.Option(None, "--limit", help="Load at most N BEIR documents."),
     latency: float = typer.Option(0.0, "--latency", help="Added latency per request, in ms."),
     error_rate: float = typer.Option(0.0, "--error-rate", help="Share of 5xx answers (0..1)."),
     rate_limit_rate: float = typer.Option(
-        0.0, "--rate-limit-rate", help="Share of 429 answers (0..1)."),
+        0.0, "--rate-limit-rate", help="Share of 429 answers (0..1)."
+    ),
     retry_after: str = typer.Option(
-        "1", "--retry-after", help="Retry-After of 429/503 (e.g. 1, or 9223372036854775807)."),
+        "1", "--retry-after", help="Retry-After of 429/503 (e.g. 1, or 9223372036854775807)."
+    ),
     reset_rate: float = typer.Option(0.0, "--reset-rate", help="Share of connection resets."),
     truncate_rate: float = typer.Option(
-        0.0, "--truncate-rate", help="Share of bodies cut off mid-way."),
+        0.0, "--truncate-rate", help="Share of bodies cut off mid-way."
+    ),
     non_json_rate: float = typer.Option(
-        0.0, "--non-json-rate", help="Share of 200 answers with an HTML body."),
+        0.0, "--non-json-rate", help="Share of 200 answers with an HTML body."
+    ),
     empty_page_rate: float = typer.Option(
-        0.0, "--empty-page-rate", help="Share of list pages that are empty but carry next."),
+        0.0, "--empty-page-rate", help="Share of list pages that are empty but carry next."
+    ),
     short_page_rate: float = typer.Option(
-        0.0, "--short-page-rate", help="Share of list pages shorter than limit."),
+        0.0, "--short-page-rate", help="Share of list pages shorter than limit."
+    ),
     cursor_loop: bool = typer.Option(
-        False, "--cursor-loop", help="next links repeat the same cursor forever."),
+        False, "--cursor-loop", help="next links repeat the same cursor forever."
+    ),
     fault_paths: str | None = typer.Option(
-        None, "--fault-paths", help="Regex: only matching paths get faults."),
+        None, "--fault-paths", help="Regex: only matching paths get faults."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the fault RNG."),
     direct_downloads: bool = typer.Option(
-        False, "--direct-downloads", help="Serve attachment bytes directly instead of a 302."),
+        False, "--direct-downloads", help="Serve attachment bytes directly instead of a 302."
+    ),
     no_admin: bool = typer.Option(False, "--no-admin", help="Do not mount the /_admin routes."),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
@@ -97,13 +107,28 @@ def simulate(
     except (ValueError, FileNotFoundError) as exc:
         fail(f"Error: {exc}", 2)
     faults = Faults(
-        latency_s=latency / 1000.0, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
-        retry_after=retry_after, reset_rate=reset_rate, truncate_rate=truncate_rate,
-        non_json_rate=non_json_rate, empty_page_rate=empty_page_rate,
-        short_page_rate=short_page_rate, cursor_loop=cursor_loop, seed=seed, paths=fault_paths,
+        latency_s=latency / 1000.0,
+        error_rate=error_rate,
+        rate_limit_rate=rate_limit_rate,
+        retry_after=retry_after,
+        reset_rate=reset_rate,
+        truncate_rate=truncate_rate,
+        non_json_rate=non_json_rate,
+        empty_page_rate=empty_page_rate,
+        short_page_rate=short_page_rate,
+        cursor_loop=cursor_loop,
+        seed=seed,
+        paths=fault_paths,
     )
-    server = SimulatorServer(site, faults, port, host=host, admin=not no_admin,
-                             download_redirect=not direct_downloads, log_level=log_level)
+    server = SimulatorServer(
+        site,
+        faults,
+        port,
+        host=host,
+        admin=not no_admin,
+        download_redirect=not direct_downloads,
+        log_level=log_level,
+    )
     try:
         server.start()
     except OSError as exc:

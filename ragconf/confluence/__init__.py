@@ -8,6 +8,21 @@
 """
 
 from ragconf.confluence._errors import AttachmentTooLargeError
+from ragconf.confluence._models_more import (
+    Ancestor,
+    Child,
+    Comment,
+    CommentProperties,
+    Database,
+    Descendant,
+    Embed,
+    Folder,
+    FooterComment,
+    InlineComment,
+    TreeContent,
+    TreeNode,
+    Whiteboard,
+)
 from ragconf.confluence.client import Confluence, to_epoch_ms
 from ragconf.confluence.models import (
     Attachment,
@@ -27,21 +42,34 @@ from ragconf.confluence.models import (
 from ragconf.confluence.service import ConfluenceService
 
 __all__ = [
+    "Ancestor",
     "Attachment",
     "AttachmentTooLargeError",
     "BlogPost",
     "Body",
     "BodyValue",
+    "Child",
+    "Comment",
+    "CommentProperties",
     "Confluence",
     "ConfluenceModel",
     "ConfluenceService",
     "CurrentUser",
     "CustomContent",
+    "Database",
+    "Descendant",
+    "Embed",
+    "Folder",
+    "FooterComment",
+    "InlineComment",
     "Label",
     "Links",
     "Page",
     "Space",
     "Task",
+    "TreeContent",
+    "TreeNode",
     "Version",
+    "Whiteboard",
     "to_epoch_ms",
 ]

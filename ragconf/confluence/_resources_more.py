@@ -86,6 +86,20 @@ class Resources(PageResources):
     ) -> Iterator[Label]:
         return self._labels_of("attachments", id, None, limit, sort)
 
+    def get_labels_by_custom_content(
+        self,
+        id: str | int,
+        prefix: str | None = None,
+        limit: int | None = None,
+        sort: str | None = None,
+    ) -> Iterator[Label]:
+        """Labels of one custom content item (``/custom-content/{id}/labels``).
+
+        >>> [lab.name for lab in conf.get_labels_by_custom_content("3001")]  # doctest: +SKIP
+        ['team-calendar']
+        """
+        return self._labels_of("custom-content", id, prefix, limit, sort)
+
     # -- attachments ----------------------------------------------------------------------
 
     @staticmethod
@@ -201,6 +215,20 @@ class Resources(PageResources):
             limit,
             not_found_hint=_TYPE_HINT,
         )
+
+    def get_custom_content_children(
+        self, id: str | int, sort: str | None = None, limit: int | None = None
+    ) -> Iterator[CustomContent]:
+        """Child custom content of one item (``/custom-content/{id}/children``).
+
+        Items carry id, type, status, title and spaceId only; fetch one for its body.
+        ``sort``: "asc"/"desc" (by id), or id, created-date, modified-date (leading "-" = desc).
+
+        >>> [c.title for c in conf.get_custom_content_children("3001")]  # doctest: +SKIP
+        """
+        params = {"sort": sort_key(sort)}
+        path = f"custom-content/{self._id(id)}/children"
+        return self._list(path, params, CustomContent, limit)
 
     # -- tasks ----------------------------------------------------------------------------
 

@@ -20,7 +20,9 @@ import httpx
 
 from ragconf.confluence._paging import MAX_PAGE_SIZE
 from ragconf.confluence._params import DateLike, IdList, to_epoch_ms
+from ragconf.confluence._resources_comments import CommentResources
 from ragconf.confluence._resources_more import Resources
+from ragconf.confluence._resources_tree import TreeResources
 from ragconf.confluence._retry import RetryPolicy
 from ragconf.confluence._transport import Transport
 from ragconf.confluence.models import Page
@@ -33,7 +35,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class Confluence(Resources):
+class Confluence(Resources, CommentResources, TreeResources):
     """Read-only Confluence Cloud REST v2 client.
 
     >>> with Confluence("https://acme.atlassian.net", username="me@acme.com",
@@ -41,6 +43,11 @@ class Confluence(Resources):
     ...     for page in conf.get_pages_by_space("65539", body_format="storage", limit=10):
     ...         print(page.id, page.title, page.version.number)
     ...     print(conf.stats)                      # {'requests': 1, 'retries': 0, ...}
+
+    Comments and the content tree (folders, whiteboards, databases, embeds) have their own
+    methods: ``get_footer_comments_by_page(id)``, ``get_inline_comments_by_page(id,
+    resolution_status="open")``, ``get_comment_children(comment)``, ``get_folder_by_id(id)``,
+    ``get_ancestors(id, type)``, ``get_direct_children(id, type)``, ``get_descendants(id, type)``.
 
     ``url`` may be the site, ``…/wiki`` or the v2 root, with or without the slash.
     ``auth`` is a ready ``Authorization`` value ("Basic …" / "Bearer …"); otherwise

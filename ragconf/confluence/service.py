@@ -1,22 +1,24 @@
 """``ConfluenceService``: the seed's list conveniences over ``Confluence`` (DESIGN §3).
 
 Each method keeps the seed's argument order and returns a plain list bounded by ``limit``.
+Comments, folders and the content tree live in ``_service_more`` (same conventions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ragconf.confluence._service_more import TreeAndCommentLists
 from ragconf.confluence.client import Confluence, DateLike, IdList
 from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Label, Page, Space, Task
 from ragconf.errors import InvalidRequestError
 
 __all__ = ["ConfluenceService"]
 
-_LABEL_SELECTS = ("page", "blogpost", "space", "attachment")
+_LABEL_SELECTS = ("page", "blogpost", "space", "attachment", "custom_content")
 
 
-class ConfluenceService:
+class ConfluenceService(TreeAndCommentLists):
     """Lists instead of iterators, for notebooks, scripts and the CLI.
 
     >>> from ragconf.confluence import Confluence, ConfluenceService
@@ -26,6 +28,8 @@ class ConfluenceService:
     ['ENG', 'HR', 'OPS']
     >>> svc.list_labels(select="page", id="65601")                  # doctest: +SKIP
     [Label(id='101', name='runbook', prefix='global')]
+    >>> svc.list_comments(select="page", id="65601", kind="inline")  # doctest: +SKIP
+    >>> [(d, n.title) for root in svc.space_tree("65539") for d, n in root.walk()]  # doctest: +SKIP
     """
 
     def __init__(self, conf: Confluence) -> None:
@@ -46,10 +50,12 @@ class ConfluenceService:
         prefix: str | None = None,
         limit: int | None = None,
     ) -> list[Label]:
-        """All labels (``select=None``), or those of one page|blogpost|space|attachment ``id``."""
+        """All labels (``select=None``), or those of one page|blogpost|space|attachment|
+        custom_content ``id``."""
         if select in (None, "", "all"):
             return list(self.conf.get_labels(prefix=prefix, limit=limit))
-        kind = select.lower().replace("_", "").replace("-", "")
+        kind = select.lower().replace("-", "_")
+        kind = "blogpost" if kind == "blog_post" else kind
         if kind not in _LABEL_SELECTS or id is None:
             raise InvalidRequestError(
                 f"list_labels(select={select!r}) needs one of {', '.join(_LABEL_SELECTS)} + an id",
@@ -62,6 +68,8 @@ class ConfluenceService:
             found = self.conf.get_labels_by_blog_post(id, prefix=prefix, limit=limit)
         elif kind == "space":
             found = self.conf.get_labels_by_space(id, prefix=prefix, limit=limit)
+        elif kind == "custom_content":
+            found = self.conf.get_labels_by_custom_content(id, prefix=prefix, limit=limit)
         else:
             found = self.conf.get_labels_by_attachment(id, limit=limit)
         return list(found)
