@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ragconf.convert.storage import StorageConverter
-from ragconf.errors import SyncLockedError
+from ragconf.errors import ConversionError, SyncLockedError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.types import Chunk, chunk_id
@@ -241,12 +241,12 @@ def test_space_filter_syncs_only_that_space(env: Env) -> None:
 
 
 class ExplodingConverter(StorageConverter):
-    """A converter that fails on one title (stands in for any converter bug)."""
+    """A converter that rejects one title's markup (ConversionError: that document fails)."""
 
-    def convert(self, xhtml: str, *, title: str = "") -> Any:
+    def convert(self, xhtml: str, *, title: str = "", users: Any = None) -> Any:
         if title == "Release notes":
-            raise ValueError("boom")
-        return super().convert(xhtml, title=title)
+            raise ConversionError("boom")
+        return super().convert(xhtml, title=title, users=users)
 
 
 def test_a_failing_document_is_reported_and_the_rest_indexed(env: Env) -> None:
