@@ -8,10 +8,7 @@ pipeline and the run fails loudly. Vectors are reused whenever a chunk's ``text_
 one the document already had, so an edit re-embeds only the chunks whose text changed
 and a title, label or move change embeds nothing.
 
-Write order per document: its new chunks are upserted, then the chunk ids the new
-version no longer has are deleted. Searches during a sync therefore see the old or the
-new document, never neither; and a crash in between leaves chunks that disagree on
-``doc_hash``/``chunk_count``, which the next run detects and rewrites.
+The write order per document (new chunks first, then the stale ids) is ``_write``'s.
 """
 
 from __future__ import annotations
@@ -39,7 +36,6 @@ from ragconf.index.types import (
     Chunk,
     ContentType,
     Embedder,
-    Metadata,
     StoredChunk,
     Vector,
     VectorStore,
@@ -47,7 +43,6 @@ from ragconf.index.types import (
 from ragconf.sync._documents import (
     DOC_HASH,
     DOC_KEYS,
-    PENDING,
     Item,
     attachment_document,
     body_document,
@@ -58,6 +53,7 @@ from ragconf.sync._pipeline import DocWork
 from ragconf.sync._plan import Step
 from ragconf.sync._report import Outcome, SyncReport
 from ragconf.sync._users import UserNames
+from ragconf.sync._write import removed_keys, store_docs
 from ragconf.sync.protocols import ContentSource, Converter, DocumentChunker, Extract
 
 __all__ = ["DOC_KEYS", "Fetched", "Job", "JobKind", "Stages", "extractable"]
@@ -310,7 +306,7 @@ class Stages:
         stale = [cid for cid in st.old_ids if cid not in new_ids]
         reused = sum(v is not None for v in vectors)
         work = DocWork(it, chunks, vectors, stale_ids=stale, action=action, reused=reused)
-        work.removed = _removed_keys(fetched.stored.get(it.key, []), chunks)
+        work.removed = removed_keys(fetched.stored.get(it.key, []), chunks)
         return work
 
     def _metadata_work(self, it: Item, stored: list[StoredChunk]) -> DocWork:
@@ -324,7 +320,7 @@ class Stages:
                 meta["anchor_url"] = str(it.meta.get("url", "")) + anchor[len(old_url):]
             chunks.append(Chunk(id=s.id, text=s.text, metadata=meta))
         work = DocWork(it, chunks, [], action=Outcome.METADATA, reused=len(chunks))
-        work.removed = _removed_keys(stored, chunks)
+        work.removed = removed_keys(stored, chunks)
         return work
 
     # -- embed ------------------------------------------------------------------------------
@@ -363,57 +359,9 @@ class Stages:
             self.report.done(d.item, d.action, reused=d.reused)
 
     def _write(self, docs: list[DocWork]) -> None:
-        """Upsert new chunks, fix up metadata keys the new version dropped, delete stale ids.
-
-        Chroma merges metadata on upsert, so a key the new version no longer has (labels
-        removed, page moved to the root) must be deleted explicitly. Those chunks are
-        upserted with a placeholder ``doc_hash`` that only the follow-up update replaces:
-        a crash in between leaves the document visibly inconsistent, and it is redone.
-        """
-        body = [d for d in docs if d.action is not Outcome.METADATA]
-        chunks: list[Chunk] = []
-        fix_ids: list[str] = []
-        fixes: list[Metadata] = []
-        for d in body:
-            for c in d.chunks:
-                gone = d.removed.get(c.id)
-                if gone:
-                    chunks.append(Chunk(c.id, c.text, {**c.metadata, DOC_HASH: PENDING}))
-                    fix_ids.append(c.id)
-                    fixes.append({**dict.fromkeys(gone), DOC_HASH: c.metadata[DOC_HASH]})
-                else:
-                    chunks.append(c)
-        stale = [cid for d in body for cid in d.stale_ids]
-        meta_ids = [c.id for d in docs if d.action is Outcome.METADATA for c in d.chunks]
-        metas = [
-            {**dict.fromkeys(d.removed.get(c.id, ())), **c.metadata}
-            for d in docs
-            if d.action is Outcome.METADATA
-            for c in d.chunks
-        ]
         with self.store_lock:
-            if chunks:
-                vectors = [np.asarray(v, dtype=np.float32) for d in body for v in d.vectors]
-                self.store.upsert(chunks, np.vstack(vectors))  # new chunks first ...
-            if fix_ids:
-                self.store.update_metadata(fix_ids, fixes)
-            if stale:
-                self.store.delete(stale)  # ... then the ones the new version no longer has
-            if meta_ids:
-                self.store.update_metadata(meta_ids, metas)
+            store_docs(self.store, docs)
 
 
 def _too_large(cap: int) -> str:
     return f"larger than the {cap:,} byte cap: indexed by its metadata only"
-
-
-def _removed_keys(old: list[StoredChunk], new: list[Chunk]) -> dict[str, list[str]]:
-    """chunk id -> metadata keys its stored version has and the new one must lose."""
-    old_keys = {s.id: set(s.metadata) for s in old}
-    out: dict[str, list[str]] = {}
-    for c in new:
-        kept = {k for k, v in c.metadata.items() if v is not None and v != [] and v != ()}
-        gone = sorted(old_keys.get(c.id, set()) - kept)
-        if gone:
-            out[c.id] = gone
-    return out
