@@ -37,7 +37,9 @@ def page(pid: str = "7", *, title: str = "Home", version: int = 2, labels: list[
     return Item("page", obj, ENG, meta, labels_known=labels_known)
 
 
-def stored(item: Item, n: int = 2, **changes: Any) -> tuple[ManifestEntry, dict[str, dict[str, Any]]]:
+def stored(
+    item: Item, n: int = 2, **changes: Any
+) -> tuple[ManifestEntry, dict[str, dict[str, Any]]]:
     """What a clean earlier sync of ``item`` left: its manifest entry and chunk metadata."""
     ids = [keys.chunk_key(item.kind, item.id, i) for i in range(n)]
     meta = {**item.meta, **changes}
