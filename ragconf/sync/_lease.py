@@ -161,6 +161,9 @@ class StoreLease:
                 with self._lock:
                     if self.record is not None and self.clock() >= self.record.expires_at:
                         self.lost = f"the store could not be reached to renew it ({exc.message})"
+            except BaseException as exc:  # a bug: the sync must not go on unprotected
+                self.lost = f"renewing it failed ({type(exc).__name__}: {exc})"
+                raise
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ class ContentSource(UserDirectory, Protocol):
     function over items on the client's bounded thread pool, results in input order.
     """
 
-    api_url: str
+    #: the site's origin (``https://acme.atlassian.net``): documents' URLs start with it
     origin: str
 
     @property
