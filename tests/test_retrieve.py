@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -13,6 +12,7 @@ from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.store import ChromaStore, open_store
 from ragconf.index.types import Chunk, Hit, SearchFilters, chunk_id, text_hash
+from ragconf.search._dense import FilterRates, dense_leg, is_bare
 from ragconf.search._fusion import FusionConfig, fuse, fuse_scores
 from ragconf.search._lexical_holder import LexicalHolder
 from ragconf.search._snippets import make_snippet, query_terms
@@ -377,19 +377,6 @@ def test_holder_rebuilds_from_the_store_when_its_stamp_is_unknown_on_disk(
 # -- the dense fast path (ids from the store, text/metadata from the lexical index) -----------
 
 
-class ProtocolOnlyStore:
-    """The real store seen through the VectorStore protocol only (no ``query_ids``)."""
-
-    def __init__(self, store: ChromaStore) -> None:
-        self._s = store
-
-    def query(self, embedding: Any, k: int, filters: SearchFilters | None = None) -> list[Hit]:
-        return self._s.query(embedding, k, filters)
-
-    def get(self, ids: Any, *, include_embeddings: bool = False) -> Any:
-        return self._s.get(ids, include_embeddings=include_embeddings)
-
-
 FILTERS = [
     SearchFilters(),
     SearchFilters(space_keys=("ENG",)),
@@ -399,17 +386,22 @@ FILTERS = [
 
 
 @pytest.mark.parametrize("filters", FILTERS)
-@pytest.mark.parametrize("mode", ["hybrid", "dense"])
-def test_fast_dense_path_gives_the_same_results_as_the_plain_one(
-    index: tuple[ChromaStore, BM25Index, HashEmbedder], filters: SearchFilters, mode: str
+def test_fast_dense_path_finds_what_the_stores_filtered_query_finds(
+    index: tuple[ChromaStore, BM25Index, HashEmbedder], filters: SearchFilters
 ) -> None:
+    """Ids from ``query_ids`` filtered on the lexical index's columns, text and metadata
+    read back after: the same chunks, scores, texts and metadata as the store's own
+    (Chroma-side filtered) query."""
     store, bm25, emb = index
-    fast = Retriever(store, emb, bm25)
-    plain = Retriever(ProtocolOnlyStore(store), emb, bm25)  # type: ignore[arg-type]
+    rates = FilterRates()
     for q in ("upload release", "laptop badge first day", "coffee machine", "ERR-4031"):
-        a = [d.to_dict() for d in fast.search(q, k=5, filters=filters, mode=mode).results]
-        b = [d.to_dict() for d in plain.search(q, k=5, filters=filters, mode=mode).results]
-        assert a == b
+        vec = emb.embed_query(q)
+        fast = dense_leg(store, bm25, vec, 5, filters, need_metadata=True, rates=rates)
+        plain = store.query(vec, 5, filters)
+        assert [(h.id, round(h.score, 5), h.text) for h in fast] == [
+            (h.id, round(h.score, 5), h.text) for h in plain]
+        assert [h.metadata for h in fast] == [h.metadata for h in plain]
+        assert not any(is_bare(h) for h in fast)
 
 
 def test_chunks_missing_from_a_stale_lexical_index_are_checked_on_the_store(

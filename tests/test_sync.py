@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from ragconf.convert.storage import StorageConverter
-from ragconf.errors import SyncLockedError
+from ragconf.errors import ConversionError, StoreError, SyncLockedError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
+from ragconf.index.store import ChromaStore
 from ragconf.index.types import Chunk, chunk_id
 from ragconf.simulator import DEMO_USER, GUEST_USER, SimulatorServer, Site
 from ragconf.sync._state import SyncLock
@@ -241,12 +242,12 @@ def test_space_filter_syncs_only_that_space(env: Env) -> None:
 
 
 class ExplodingConverter(StorageConverter):
-    """A converter that fails on one title (stands in for any converter bug)."""
+    """A converter that rejects one title's markup (ConversionError: that document fails)."""
 
-    def convert(self, xhtml: str, *, title: str = "") -> Any:
+    def convert(self, xhtml: str, *, title: str = "", users: Any = None) -> Any:
         if title == "Release notes":
-            raise ValueError("boom")
-        return super().convert(xhtml, title=title)
+            raise ConversionError("boom")
+        return super().convert(xhtml, title=title, users=users)
 
 
 def test_a_failing_document_is_reported_and_the_rest_indexed(env: Env) -> None:
@@ -257,6 +258,66 @@ def test_a_failing_document_is_reported_and_the_rest_indexed(env: Env) -> None:
     assert "boom" in report.failed[0]["error"]
     assert doc_keys(env.store) == expected_keys(env.site) - {f"blogpost:{env.ids.blog}"}
     assert not report.ok and report.to_dict()["failed"][0]["content_id"] == env.ids.blog
+
+
+class BuggyConverter(StorageConverter):
+    """A converter with a bug on one title: not a bad document, a broken program."""
+
+    def convert(self, xhtml: str, *, title: str = "", users: Any = None) -> Any:
+        if title == "Release notes":
+            raise KeyError("a bug, not bad markup")
+        return super().convert(xhtml, title=title, users=users)
+
+
+def test_a_bug_in_a_stage_fails_the_run_loudly_and_loses_nothing(synced: Env) -> None:
+    env = synced
+    before = snapshot(env.store)
+    with pytest.raises(KeyError, match="a bug"):
+        env.sync(full=True, converter=BuggyConverter())
+    assert doc_keys(env.store) == expected_keys(env.site)  # nothing was deleted
+    assert env.sync().ok and snapshot(env.store) == before
+
+
+class MetaRefusingStore(ChromaStore):
+    """The test's store with a collection whose metadata can't be written."""
+
+    def set_meta(self, **values: Any) -> None:
+        raise StoreError("Chroma modify collection failed (test): disk full")
+
+
+def test_recording_the_lexical_stamp_is_not_bookkeeping_only(env: Env) -> None:
+    real = env.store
+    failing = MetaRefusingStore(real._client, model_name=real.model_name,
+                                dimension=real.dimension, location=real.location)
+    env.store = failing
+    with pytest.raises(StoreError, match="disk full"):
+        env.sync()  # API servers elsewhere would never learn of this BM25: the run fails
+    assert "lexical_stamp" not in real.get_meta()
+    env.store = real
+    report = env.sync()  # the next run records it (and rebuilds BM25 after the failed run)
+    assert report.ok and report.resumed
+    assert real.get_meta()["lexical_stamp"] == env.lexical.stamp
+
+
+def test_kinds_no_longer_indexed_are_removed_without_skipping_deletions(synced: Env) -> None:
+    """Bug (a): with attachments off or no custom types, what an earlier run indexed of
+    that kind stayed forever, and every run reported its deletions as skipped."""
+    env, ids = synced, synced.ids
+    atts = {k for k in doc_keys(env.store) if k.startswith("attachment:")}
+    assert f"attachment:{ids.notes}" in atts
+    report = env.sync(attachments=False)
+    assert not any(k.startswith("attachment:") for k in doc_keys(env.store))
+    assert report.documents_deleted == len(atts)
+    assert not any(s.deletions_skipped for s in report.spaces.values())
+    again = env.sync(attachments=False, custom_types=[])
+    assert f"custom_content:{ids.calendar}" not in doc_keys(env.store)
+    assert again.documents_deleted == 1 and again.ok
+    assert not any(s.deletions_skipped for s in again.spaces.values())
+    quiet = env.sync(attachments=False, custom_types=[])
+    assert quiet.documents_deleted == 0 and quiet.documents_changed == 0
+    assert not any(s.deletions_skipped for s in quiet.spaces.values())
+    env.sync()  # turned back on: everything returns
+    assert doc_keys(env.store) == expected_keys(env.site)
 
 
 def test_transient_failures_never_delete(synced: Env) -> None:

@@ -165,6 +165,8 @@ def test_a_failing_lookup_fails_no_document_warns_once_and_is_not_retried(env: E
 
 def test_a_converter_without_a_users_mapping_costs_no_lookups(env: Env) -> None:
     class Plain:
+        uses_user_names = False  # declared: it renders no names, so none are looked up
+
         def __init__(self) -> None:
             self.inner = StorageConverter()
 

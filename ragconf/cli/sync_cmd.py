@@ -29,7 +29,9 @@ def sync(
         "re-embedded.",
     ),
     no_attachments: bool = typer.Option(
-        False, "--no-attachments", help="Skip attachments (neither fetched nor removed)."
+        False,
+        "--no-attachments",
+        help="Skip attachments (not fetched; ones indexed earlier are removed).",
     ),
     custom_type: list[str] | None = typer.Option(
         None,

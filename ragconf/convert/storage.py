@@ -81,6 +81,10 @@ class StorageConverter:
         # [(("Intro",), "Intro", "Hello world")]
     """
 
+    #: mentions render as "@Display Name": a sync passes the names it looked up (the
+    #: ``ragconf.sync.protocols.Converter`` declaration)
+    uses_user_names = True
+
     def __init__(
         self,
         users: Mapping[str, str] | None = None,
@@ -92,8 +96,14 @@ class StorageConverter:
         self.anchor_style = anchor_style
         self.prefer_anchor_macros = prefer_anchor_macros
 
-    def convert(self, xhtml: str, *, title: str = "") -> Converted:
-        """Convert one storage body. Never raises on malformed input."""
+    def convert(
+        self, xhtml: str, *, title: str = "", users: Mapping[str, str] | None = None
+    ) -> Converted:
+        """Convert one storage body. Never raises on malformed input.
+
+        ``users``: more display names for this call (a sync's lookups); the names given
+        to the constructor win over them.
+        """
         if isinstance(xhtml, bytes | bytearray):
             xhtml = bytes(xhtml).decode("utf-8", errors="replace")
         if not isinstance(xhtml, str) or not xhtml.strip():
@@ -102,7 +112,8 @@ class StorageConverter:
         try:
             root, damaged = parse_storage(xhtml)
             if root is not None:
-                renderer = Renderer(self.users, anchor_macros=self.prefer_anchor_macros)
+                names = {**users, **self.users} if users else self.users
+                renderer = Renderer(names, anchor_macros=self.prefer_anchor_macros)
                 converted = self._assemble(renderer.blocks(root), title)
                 if not damaged:
                     return converted

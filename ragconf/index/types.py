@@ -4,7 +4,9 @@
                                                                  \\-> LexicalIndex (BM25)
 
 ``Embedder``, ``VectorStore`` and ``LexicalIndex`` are Protocols: each has one shared
-contract test suite that every implementation passes (tests/contracts/).
+contract test suite that every implementation passes (tests/contracts/). ``LeaseStore``
+is what a store offers the sync lock (lease records beside the chunks, see
+``ragconf.sync._lease``). Keys (``type:id[:index]``) and labels are encoded in ``keys``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeAlias, TypedDict, runtime_checkable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ragconf.document import Document, Section
+from ragconf.index.keys import chunk_key, decode_labels
 
 __all__ = [
     "CONTENT_TYPES",
@@ -26,10 +30,16 @@ __all__ = [
     "Document",
     "Embedder",
     "Hit",
+    "JSONObject",
+    "LeaseRecord",
+    "LeaseStore",
     "LexicalIndex",
+    "ManifestEntry",
+    "Metadata",
     "SearchFilters",
     "Section",
     "StoredChunk",
+    "Vector",
     "VectorStore",
     "chunk_id",
     "text_hash",
@@ -38,10 +48,16 @@ __all__ = [
 ContentType = Literal["page", "blogpost", "attachment", "custom_content"]
 CONTENT_TYPES: tuple[str, ...] = ("page", "blogpost", "attachment", "custom_content")
 
+#: chunk (and collection) metadata: the DESIGN §5 fields; values are JSON scalars or lists
+#: of strings, so callers read them with ``str()``/``int()`` as each field needs
+Metadata: TypeAlias = dict[str, Any]
+#: a decoded JSON object (state files, report summaries)
+JSONObject: TypeAlias = dict[str, Any]
+#: one embedding (float32, L2-normalised) or a matrix of them, one row per text
+Vector: TypeAlias = NDArray[np.float32]
 
-def chunk_id(content_type: str, content_id: str, chunk_index: int) -> str:
-    """Stable chunk id: the same (type, id, index) always names the same chunk."""
-    return f"{content_type}:{content_id}:{chunk_index}"
+#: the stable chunk id ``type:id:index`` (see ``keys.chunk_key``)
+chunk_id = chunk_key
 
 
 def text_hash(text: str) -> str:
@@ -60,14 +76,14 @@ class Chunk:
 
     id: str
     text: str
-    metadata: dict[str, Any]
+    metadata: Metadata
 
 
 @dataclass(frozen=True)
 class StoredChunk:
     id: str
     text: str
-    metadata: dict[str, Any]
+    metadata: Metadata
     embedding: np.ndarray | None = None
 
 
@@ -78,7 +94,7 @@ class Hit:
     id: str
     score: float
     text: str
-    metadata: dict[str, Any]
+    metadata: Metadata
 
 
 @dataclass(frozen=True)
@@ -110,12 +126,8 @@ class SearchFilters:
             return False
         if self.content_types and metadata.get("content_type") not in self.content_types:
             return False
-        if self.labels:
-            labels = metadata.get("labels") or []
-            if isinstance(labels, str):
-                labels = [x for x in labels.split(",") if x]
-            if not set(self.labels) & set(labels):
-                return False
+        if self.labels and not set(self.labels) & set(decode_labels(metadata.get("labels"))):
+            return False
         if self.updated_after is not None:
             updated = metadata.get("updated_at_ts")
             if updated is None or float(updated) < self.updated_after.timestamp():
@@ -142,9 +154,34 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+class ManifestEntry(TypedDict, total=False):
+    """What the store holds for one document (``VectorStore.manifest``), from its chunks.
+
+    ``version`` is the lowest over the document's chunks, so a document caught half-way
+    through a rewrite looks stale; ``chunk_ids`` are in ``chunk_index`` order.
+    """
+
+    version: int | None
+    chunk_ids: list[str]
+    space_id: str | None
+    space_key: str | None
+    updated_at: str | None
+    title: str | None
+    labels: list[str]
+    parent_id: str | None
+    status: str | None
+
+
 @runtime_checkable
 class VectorStore(Protocol):
-    """Chunks with vectors and metadata. Implementations: embedded Chroma, Chroma server."""
+    """Chunks with vectors and metadata. Implementations: embedded Chroma, Chroma server.
+
+    ``manifest`` (``"type:id"`` -> ManifestEntry, optionally for some space ids only),
+    ``get_meta``/``set_meta`` (collection-level values: model, ``last_sync_at``,
+    ``lexical_stamp``; None removes a key) and ``query_ids`` (ids and cosine scores
+    only, no payload) are part of the contract: the sync, the retriever and the API use
+    them, and tests/contracts/test_vector_store.py checks them.
+    """
 
     def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None: ...
 
@@ -164,14 +201,75 @@ class VectorStore(Protocol):
 
     def count(self) -> int: ...
 
+    def query_ids(self, embedding: np.ndarray, k: int) -> list[tuple[str, float]]: ...
+
+    def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, ManifestEntry]: ...
+
+    def get_meta(self) -> Metadata: ...
+
+    def set_meta(self, **values: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """One claim on part of a collection (see ``ragconf.sync._lease``).
+
+    ``scopes``: ``("*",)`` (the whole collection) or space keys. ``held``: the claimant
+    verified it won (a candidate row is still settling). ``expires_at``: epoch seconds;
+    the holder renews it while it works, so a killed holder's record simply runs out.
+    """
+
+    token: str
+    collection: str
+    scopes: tuple[str, ...]
+    host: str
+    pid: int
+    started_at: float
+    expires_at: float
+    held: bool = False
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """Lease records kept where the index lives, so syncs on any host see each other.
+
+    Rows are independent (one per claimant, never read-modify-written together), so a
+    write can't undo another claimant's. ``lease_settle_s`` bounds how long a write takes
+    to become visible to every reader: the lock waits that long before it reads back.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def lease_settle_s(self) -> float: ...
+
+    def put_lease(self, record: LeaseRecord) -> None: ...
+
+    def leases(self) -> list[LeaseRecord]: ...
+
+    def drop_lease(self, token: str) -> None: ...
+
 
 @runtime_checkable
 class LexicalIndex(Protocol):
-    """BM25 over the same chunks as the vector store, persisted beside it."""
+    """BM25 over the same chunks as the vector store, persisted beside it.
+
+    ``stamp`` (the identity of the saved contents, recorded by the sync for other hosts),
+    ``lookup`` (text and metadata by chunk id) and ``mask_ids`` (which ids pass a filter;
+    None for an id it does not hold) are required: the sync and the dense leg use them.
+    (Note for the lexical rework: added by the seams work, issue 13.)
+    """
+
+    stamp: str | None
 
     def rebuild(self, chunks: Iterable[StoredChunk]) -> None: ...
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[Hit]: ...
+
+    def lookup(self, ids: Sequence[str]) -> dict[str, Hit]: ...
+
+    def mask_ids(self, ids: Sequence[str], filters: SearchFilters) -> list[bool | None]: ...
 
     def save(self) -> None: ...
 

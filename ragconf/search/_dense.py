@@ -2,39 +2,63 @@
 
 Chroma answers the nearest-neighbour part of a query in about a millisecond at 100k chunks,
 but reading the candidates' documents and metadata back costs ~0.2 ms per row; a filtered
-query that over-fetches 400 candidates spends most of its time there. So, when the store
-offers ``query_ids`` (ids + cosine only) and the lexical index offers ``lookup``/``mask_ids``
-(it keeps every chunk's text, metadata and filter columns anyway, memory-mapped):
+query that over-fetches 400 candidates spends most of its time there. So the leg uses the
+store's ``query_ids`` (ids + cosine only) and the lexical index's ``lookup``/``mask_ids``
+(it keeps every chunk's text, metadata and filter columns anyway, memory-mapped); both are
+part of their Protocols (``index.types``):
 
 * unfiltered: ``query_ids(vec, n)``; the hits carry only what fusion needs (the document key
   is part of the chunk id, ``type:content_id:index``);
 * filtered: ``query_ids`` over-fetches and the lexical index's filter columns decide which
   candidates pass (vectorised); ids it does not know yet (written by a sync after its last
   rebuild) are checked on their stored metadata. The over-fetch is sized by the match rate
-  this filter showed last time (``rates``; 8x the first time). Rare filters that would need
-  more than ``max_candidates`` fall back to the store's own filtered query (Chroma
-  ``where``);
+  this filter showed last time (``rates``, a :class:`FilterRates`; 8x the first time).
+  Rare filters that would need more than ``max_candidates`` fall back to the store's own
+  filtered query (Chroma ``where``);
 * after fusion, text and metadata are read for the chunks of the k shown documents only.
-
-Without those capabilities every step falls back to ``store.query`` / ``store.get``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Any
+import threading
+from collections.abc import Sequence
 
-from ragconf.index.types import Hit, SearchFilters
+from ragconf.index.keys import split_chunk_key
+from ragconf.index.types import Hit, LexicalIndex, SearchFilters, Vector, VectorStore
 
-__all__ = ["dense_leg", "is_bare", "materialise"]
+__all__ = ["FilterRates", "dense_leg", "is_bare", "materialise"]
 
 _BARE = "__bare__"  # metadata marker: this hit has no text/metadata yet
 
 
+class FilterRates:
+    """Filter -> share of dense candidates that passed it last time; thread-safe (the
+    retriever serves concurrent searches from one instance).
+
+    >>> rates = FilterRates(); rates.record(SearchFilters(labels=("a",)), 0.25)
+    >>> rates.get(SearchFilters(labels=("a",))), rates.get(SearchFilters())
+    (0.25, None)
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._rates: dict[SearchFilters, float] = {}
+        self._lock = threading.Lock()
+
+    def get(self, filters: SearchFilters) -> float | None:
+        with self._lock:
+            return self._rates.get(filters)
+
+    def record(self, filters: SearchFilters, rate: float) -> None:
+        with self._lock:
+            if len(self._rates) >= self.max_entries and filters not in self._rates:
+                self._rates.clear()  # a bounded memory of recent filters is enough
+            self._rates[filters] = rate
+
+
 def _bare(chunk_id: str, score: float) -> Hit:
-    ctype, _, rest = chunk_id.partition(":")
-    content_id = rest.rsplit(":", 1)[0] if ":" in rest else rest
+    ctype, content_id, _ = split_chunk_key(chunk_id)
     return Hit(chunk_id, score, "", {"content_type": ctype, "content_id": content_id, _BARE: True})
 
 
@@ -43,31 +67,24 @@ def is_bare(hit: Hit) -> bool:
 
 
 def dense_leg(
-    store: Any,
-    lexical: Any,
-    vec: Any,
+    store: VectorStore,
+    lexical: LexicalIndex,
+    vec: Vector,
     n: int,
     filters: SearchFilters,
     *,
     need_metadata: bool = False,
     oversample: int = 8,
     max_candidates: int = 2000,
-    rates: dict[SearchFilters, float] | None = None,
+    rates: FilterRates | None = None,
 ) -> list[Hit]:
-    """The ``n`` nearest chunks passing ``filters``; bare hits when the fast path applies."""
-    query_ids: Callable[..., list[tuple[str, float]]] | None = getattr(store, "query_ids", None)
-    mask_ids = getattr(lexical, "mask_ids", None)
-    if query_ids is None or (not filters.empty and mask_ids is None):
-        return list(store.query(vec, n, filters))
+    """The ``n`` nearest chunks passing ``filters``, as bare hits (see ``materialise``)."""
     if filters.space_ids is not None and not filters.space_ids:
         return []
     if filters.empty:
-        hits = [_bare(i, s) for i, s in query_ids(vec, n)]
+        hits = [_bare(i, s) for i, s in store.query_ids(vec, n)]
     else:
-        assert mask_ids is not None
-        found = _filtered(
-            store, query_ids, mask_ids, vec, n, filters, oversample, max_candidates, rates
-        )
+        found = _filtered(store, lexical, vec, n, filters, oversample, max_candidates, rates)
         if found is None:
             return list(store.query(vec, n, filters))
         hits = found
@@ -77,15 +94,14 @@ def dense_leg(
 
 
 def _filtered(
-    store: Any,
-    query_ids: Callable[..., list[tuple[str, float]]],
-    mask_ids: Callable[..., list[bool | None]],
-    vec: Any,
+    store: VectorStore,
+    lexical: LexicalIndex,
+    vec: Vector,
     n: int,
     filters: SearchFilters,
     oversample: int,
     max_candidates: int,
-    rates: dict[SearchFilters, float] | None,
+    rates: FilterRates | None,
 ) -> list[Hit] | None:
     known_rate = rates.get(filters) if rates is not None else None
     if known_rate:
@@ -94,9 +110,9 @@ def _filtered(
     else:
         m = min(max(n * oversample, 32), max_candidates)
     while True:
-        pairs = query_ids(vec, m)
+        pairs = store.query_ids(vec, m)
         ids = [i for i, _ in pairs]
-        flags = list(mask_ids(ids, filters))
+        flags = list(lexical.mask_ids(ids, filters))
         unknown = [i for i, f in zip(ids, flags, strict=True) if f is None]
         if unknown:
             known = {c.id: filters.matches(c.metadata) for c in store.get(unknown)}
@@ -105,9 +121,7 @@ def _filtered(
             ]
         matched = [_bare(i, s) for (i, s), ok in zip(pairs, flags, strict=True) if ok]
         if rates is not None and len(pairs) >= 100:
-            if len(rates) > 256:
-                rates.clear()
-            rates[filters] = max(len(matched) / len(pairs), 1e-3)
+            rates.record(filters, max(len(matched) / len(pairs), 1e-3))
         if len(matched) >= n or len(pairs) < m:
             return matched[:n]  # enough, or the whole collection was seen: complete
         if m >= max_candidates:
@@ -119,15 +133,12 @@ def _filtered(
         m = min(max(int(want), m * 2), max_candidates)
 
 
-def materialise(hits: Sequence[Hit], store: Any, lexical: Any) -> list[Hit]:
+def materialise(hits: Sequence[Hit], store: VectorStore, lexical: LexicalIndex) -> list[Hit]:
     """Fill in text and metadata of bare hits (lexical index first, then the store)."""
     missing = [h.id for h in hits if is_bare(h)]
     if not missing:
         return list(hits)
-    full: dict[str, Hit] = {}
-    lookup = getattr(lexical, "lookup", None)
-    if lookup is not None:
-        full.update(lookup(missing))
+    full: dict[str, Hit] = dict(lexical.lookup(missing))
     rest = [i for i in missing if i not in full]
     if rest:
         full.update((c.id, Hit(c.id, 0.0, c.text, c.metadata)) for c in store.get(rest))

@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ragconf.index.keys import doc_key_of, metadata_doc_key
 from ragconf.index.types import Hit
 
 __all__ = ["FusionConfig", "doc_key", "fuse"]
@@ -46,14 +47,8 @@ class FusionConfig:
 
 def doc_key(hit: Hit) -> str:
     """The document a chunk belongs to: ``content_type:content_id``."""
-    md = hit.metadata
-    ctype = md.get("content_type")
-    cid = md.get("content_id")
-    if ctype is None or cid is None:
-        # a chunk id is "type:id:index"; fall back to it for chunks without metadata
-        parts = hit.id.rsplit(":", 1)
-        return parts[0]
-    return f"{ctype}:{cid}"
+    # the chunk id names it too ("type:id:index"), for chunks without metadata
+    return metadata_doc_key(hit.metadata) or doc_key_of(hit.id)
 
 
 def best_per_doc(hits: Sequence[Hit]) -> dict[str, float]:

@@ -1,5 +1,6 @@
 """Building blocks of ``ragconf.search.permissions``: its errors, the TTL cache, the
-credential fingerprint. Import them from ``ragconf.search.permissions``.
+credential fingerprint, the reader's client seam. Import them from
+``ragconf.search.permissions``.
 
 >>> cache = _TTLCache(ttl=60, max_entries=2, clock=lambda: 0.0)
 >>> cache.put("a", 1); cache.get("a")
@@ -12,9 +13,11 @@ import hashlib
 import hmac
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable
+from enum import Enum
+from typing import Final, Generic, Protocol, TypeVar
 
+from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Page, Space
 from ragconf.errors import RagconfError
 
 __all__ = [
@@ -22,9 +25,13 @@ __all__ = [
     "PermissionCheckError",
     "PermissionForbiddenError",
     "PermissionRequiredError",
+    "ReaderClient",
     "_TTLCache",
     "credential_fingerprint",
 ]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 USER_AUTH_HEADER = "X-Confluence-Authorization"
 
@@ -56,22 +63,44 @@ class PermissionCheckError(RagconfError):
     default_hint = "Confluence did not answer the permission check; retry in a moment"
 
 
+class ReaderClient(Protocol):
+    """A Confluence client acting as the reader (``ragconf.confluence.Confluence``)."""
+
+    def get_spaces(self) -> Iterable[Space]: ...
+
+    def get_page_by_id(self, id: str, /, *, body_format: None) -> Page: ...
+
+    def get_blog_post_by_id(self, id: str, /, *, body_format: None) -> BlogPost: ...
+
+    def get_attachment_by_id(self, id: str, /) -> Attachment: ...
+
+    def get_custom_content(
+        self, type: str, /, *, ids: list[str], limit: int
+    ) -> Iterable[CustomContent]: ...
+
+    def close(self) -> None: ...
+
+
+class _Missing(Enum):
+    MISSING = "missing"
+
+
 def credential_fingerprint(authorization: str, key: bytes) -> str:
     """A keyed hash naming one credential in caches and logs (the secret never appears)."""
     return hmac.new(key, authorization.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
 
 
-class _TTLCache:
+class _TTLCache(Generic[K, V]):
     """A small thread-safe LRU map whose entries expire ``ttl`` seconds after being put."""
 
-    _MISSING = object()
+    _MISSING: Final = _Missing.MISSING
 
     def __init__(self, ttl: float, max_entries: int, clock: Callable[[], float]) -> None:
         self.ttl, self.max_entries, self.clock = ttl, max_entries, clock
-        self._data: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._data: OrderedDict[K, tuple[float, V]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Any) -> Any:
+    def get(self, key: K) -> V | _Missing:
         with self._lock:
             found = self._data.get(key)
             if found is None:
@@ -83,7 +112,7 @@ class _TTLCache:
             self._data.move_to_end(key)
             return value
 
-    def put(self, key: Any, value: Any) -> None:
+    def put(self, key: K, value: V) -> None:
         if self.ttl <= 0:
             return
         with self._lock:

@@ -22,10 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ragconf.errors import InvalidQueryError
-from ragconf.index.types import SearchFilters
+from ragconf.index.types import Metadata, SearchFilters
+from ragconf.search._checks import Allow
 from ragconf.search._snippets import body_of, split_sentences
 from ragconf.search.retrieve import DocumentResult, Retriever
 
@@ -67,7 +67,7 @@ class ContextPack:
     truncated: bool = False
     timings: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Metadata:
         return {
             "query": self.query,
             "context": self.context,
@@ -95,7 +95,7 @@ def build_context(
     max_tokens: int = 1500,
     *,
     filters: SearchFilters | None = None,
-    allow: Callable[[dict[str, Any]], bool] | None = None,
+    allow: Allow | None = None,
     mode: str | None = None,
 ) -> ContextPack:
     """Search, then pack the ``k`` best documents' matching text under ``max_tokens``."""

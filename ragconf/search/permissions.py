@@ -35,7 +35,6 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
 
 from ragconf.errors import (
     AuthenticationError,
@@ -43,13 +42,17 @@ from ragconf.errors import (
     NotFoundError,
     PermissionDeniedError,
     RagconfError,
+    StoreError,
 )
-from ragconf.index.types import SearchFilters
+from ragconf.index.keys import content_type_of, metadata_doc_key
+from ragconf.index.types import JSONObject, Metadata, SearchFilters, VectorStore
+from ragconf.search._checks import PostCheck
 from ragconf.search._permissions_base import (
     USER_AUTH_HEADER,
     PermissionCheckError,
     PermissionForbiddenError,
     PermissionRequiredError,
+    ReaderClient,
     _TTLCache,
     credential_fingerprint,
 )
@@ -62,6 +65,7 @@ __all__ = [
     "PermissionEngine",
     "PermissionForbiddenError",
     "PermissionRequiredError",
+    "ReaderClient",
     "UserScope",
     "credential_fingerprint",
 ]
@@ -89,7 +93,7 @@ class OpenScope:
         return filters
 
 
-class _DocumentCheck:
+class _DocumentCheck(PostCheck):
     """The ``allow`` post-check of strict mode: ``prefetch`` checks many documents at once
     (bounded concurrency), ``__call__`` answers from what was checked."""
 
@@ -98,10 +102,10 @@ class _DocumentCheck:
         #: the retriever multiplies its candidate count by this, so k results survive
         self.overfetch = overfetch
 
-    def prefetch(self, metadatas: Iterable[dict[str, Any]]) -> None:
+    def prefetch(self, metadatas: Iterable[Metadata]) -> None:
         self._scope.check_documents(metadatas)
 
-    def __call__(self, metadata: dict[str, Any]) -> bool:
+    def __call__(self, metadata: Metadata) -> bool:
         return self._scope.can_view(metadata)
 
 
@@ -130,25 +134,25 @@ class UserScope:
             ids = ids & frozenset(filters.space_ids)
         return replace(filters, space_ids=tuple(sorted(ids)))
 
-    def check_documents(self, metadatas: Iterable[dict[str, Any]]) -> None:
+    def check_documents(self, metadatas: Iterable[Metadata]) -> None:
         """Check many documents at once (strict); answers stay with this request's scope."""
         self._seen.update(
             self._engine.check_documents(self.fingerprint, self._auth, self.view, metadatas)
         )
 
-    def can_view(self, metadata: dict[str, Any]) -> bool:
+    def can_view(self, metadata: Metadata) -> bool:
         if str(metadata.get("space_id")) not in self.view.space_ids:
             return False
         if self.mode != "strict":
             return True
-        key = _doc_key(metadata)
+        key = metadata_doc_key(metadata)
         if key is None:
             return False
         if key not in self._seen:
             self.check_documents([metadata])
         return self._seen.get(key, False)
 
-    def scoped_stats(self, store: Any, raw: dict[str, Any]) -> dict[str, Any]:
+    def scoped_stats(self, store: VectorStore, raw: JSONObject) -> JSONObject:
         """Index statistics limited to what this reader may see (the ``/stats`` route).
 
         ``spaces``: counts over the reader's spaces only. ``strict``: refused, because a
@@ -161,18 +165,6 @@ class UserScope:
                 hint="counts would include restricted documents; use /search, or ask the "
                 "operator for the service-wide numbers",
             )
-        manifest = getattr(store, "manifest", None)
-        if not callable(manifest):
-            keys = set(self.view.keys_by_id.values())
-            by_space = {k: v for k, v in (raw.get("by_space") or {}).items() if k in keys}
-            total = sum(by_space.values())
-            return {
-                "chunks": total,
-                "documents": None,
-                "by_space": by_space,
-                "by_type": {},
-                "lexical_chunks": total,
-            }
         # one scan of the readers' spaces per set of spaces and index size, for cache_s
         cache_key = (self.view.space_ids, _count(store))
         cached = self._engine._stats.get(cache_key)
@@ -181,13 +173,13 @@ class UserScope:
         by_space_out: dict[str, int] = {}
         by_type: dict[str, int] = {}
         chunks = 0
-        entries = manifest(sorted(self.view.space_ids))
+        entries = store.manifest(sorted(self.view.space_ids))
         for content_key, entry in entries.items():
             n = len(entry.get("chunk_ids") or ())
             chunks += n
             space = self.view.keys_by_id.get(str(entry.get("space_id")), "")
             by_space_out[space] = by_space_out.get(space, 0) + n
-            kind = content_key.split(":", 1)[0]
+            kind = content_type_of(content_key)
             by_type[kind] = by_type.get(kind, 0) + n
         out = {
             "chunks": chunks,
@@ -212,7 +204,7 @@ class PermissionEngine:
     def __init__(
         self,
         mode: str,
-        client_factory: Callable[[str], Any],
+        client_factory: Callable[[str], ReaderClient],
         *,
         cache_s: float = 60.0,
         max_concurrency: int = 8,
@@ -229,9 +221,11 @@ class PermissionEngine:
         self.max_concurrency = max(1, max_concurrency)
         self.overfetch = max(1, overfetch)
         self._key = secrets.token_bytes(32)  # per process: fingerprints can't be precomputed
-        self._views = _TTLCache(cache_s, max_users, clock)
-        self._docs = _TTLCache(cache_s, max_documents, clock)
-        self._stats = _TTLCache(cache_s, 64, clock)
+        self._views: _TTLCache[str, UserView | RagconfError] = _TTLCache(cache_s, max_users, clock)
+        self._docs: _TTLCache[tuple[str, str], bool] = _TTLCache(cache_s, max_documents, clock)
+        self._stats: _TTLCache[tuple[frozenset[str], int | None], JSONObject] = _TTLCache(
+            cache_s, 64, clock
+        )
         self._flights: dict[str, threading.Lock] = {}
         self._flights_lock = threading.Lock()
         self.stats = {"space_lookups": 0, "document_checks": 0, "check_failures": 0}
@@ -260,7 +254,7 @@ class PermissionEngine:
                     self._views.put(fingerprint, cached)
         if isinstance(cached, RagconfError):
             raise type(cached)(cached.message, hint=cached.hint)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def _flight(self, fingerprint: str) -> threading.Lock:
         with self._flights_lock:
@@ -300,7 +294,7 @@ class PermissionEngine:
     # -- per document (strict) ------------------------------------------------------------
 
     def check_documents(
-        self, fingerprint: str, auth: str, view: UserView, metadatas: Iterable[dict[str, Any]]
+        self, fingerprint: str, auth: str, view: UserView, metadatas: Iterable[Metadata]
     ) -> dict[str, bool]:
         """Visibility of each document (``type:id``) in ``metadatas``, cached or asked now.
 
@@ -308,9 +302,9 @@ class PermissionEngine:
         A check Confluence failed to answer counts as hidden and is not cached.
         """
         out: dict[str, bool] = {}
-        todo: dict[str, dict[str, Any]] = {}
+        todo: dict[str, Metadata] = {}
         for md in metadatas:
-            key = _doc_key(md)
+            key = metadata_doc_key(md)
             if key is None or key in out or key in todo:
                 continue
             if str(md.get("space_id")) not in view.space_ids:
@@ -345,7 +339,7 @@ class PermissionEngine:
             raise _rejected()
         return out
 
-    def _check_one(self, client: Any, md: dict[str, Any]) -> bool | RagconfError | None:
+    def _check_one(self, client: ReaderClient, md: Metadata) -> bool | RagconfError | None:
         """True visible, False hidden, None unknown (Confluence failed), or an auth error."""
         self.stats["document_checks"] += 1
         kind, cid = str(md.get("content_type")), str(md.get("content_id"))
@@ -361,7 +355,7 @@ class PermissionEngine:
                 if not ctype:
                     return False  # can't ask without the type: hide rather than guess
                 found = list(client.get_custom_content(str(ctype), ids=[cid], limit=1))
-                return any(str(getattr(c, "id", "")) == cid for c in found)
+                return any(str(c.id) == cid for c in found)
             else:
                 return False
         except (NotFoundError, PermissionDeniedError):
@@ -379,18 +373,11 @@ def _rejected() -> PermissionRequiredError:
     return PermissionRequiredError(f"Confluence rejected the credentials in {USER_AUTH_HEADER}")
 
 
-def _count(store: Any) -> int | None:
+def _count(store: VectorStore) -> int | None:
     try:
         return int(store.count())
-    except Exception:  # a store that can't count: cache by spaces alone
+    except StoreError:  # a store that can't count now: cache by spaces alone
         return None
-
-
-def _doc_key(md: dict[str, Any]) -> str | None:
-    kind, cid = md.get("content_type"), md.get("content_id")
-    if not kind or not cid:
-        return None
-    return f"{kind}:{cid}"
 
 
 def _valid_header(value: str | None) -> str:

@@ -13,13 +13,14 @@ each keeps its best chunk as the headline and its other matching chunks as ``sec
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ragconf.errors import InvalidQueryError
-from ragconf.index.types import Embedder, Hit, LexicalIndex, SearchFilters, VectorStore
-from ragconf.search._dense import dense_leg, is_bare, materialise
+from ragconf.index.keys import decode_labels
+from ragconf.index.types import Embedder, Hit, LexicalIndex, Metadata, SearchFilters, VectorStore
+from ragconf.search._checks import Allow, PostCheck, post_check
+from ragconf.search._dense import FilterRates, dense_leg, is_bare, materialise
 from ragconf.search._fusion import FusionConfig, best_per_doc, doc_key, fuse
 from ragconf.search._snippets import make_snippet
 
@@ -82,7 +83,7 @@ class DocumentResult:
     sections: list[SectionMatch] = field(default_factory=list)
     chunks: list[Hit] = field(default_factory=list, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Metadata:
         """The API/CLI JSON form (without ``chunks``)."""
         return {
             "content_id": self.content_id,
@@ -122,29 +123,28 @@ class SearchResult:
     timings: dict[str, float]
 
 
-def _labels(md: dict[str, Any]) -> list[str]:
-    labels = md.get("labels") or []
-    if isinstance(labels, str):  # ",a,b," string form
-        labels = [x for x in labels.split(",") if x]
-    return [str(x) for x in labels]
+def _labels(md: Metadata) -> list[str]:
+    return decode_labels(md.get("labels"))
 
 
-def _path(value: Any) -> list[str]:
+def _path(value: object) -> list[str]:
     """A " › "-joined path or a list of titles -> list of titles."""
     if not value:
         return []
     if isinstance(value, str):
         return [x.strip() for x in value.split(" › ") if x.strip()]
-    return [str(x) for x in value if str(x).strip()]
+    if isinstance(value, list | tuple):
+        return [str(x) for x in value if str(x).strip()]
+    return [str(value)]
 
 
-def _breadcrumbs(md: dict[str, Any]) -> list[str]:
+def _breadcrumbs(md: Metadata) -> list[str]:
     crumbs: list[str] = []
     space = md.get("space_name") or md.get("space_key")
     if space:
         crumbs.append(str(space))
     # the sync stores the ancestor page titles as "breadcrumbs" ("Home › Runbooks")
-    crumbs.extend(_path(md.get("breadcrumbs") or md.get("ancestor_titles")))
+    crumbs.extend(_path(md.get("breadcrumbs")))
     crumbs.extend(_path(md.get("heading_path")))
     return crumbs
 
@@ -182,7 +182,7 @@ class Retriever:
         self.candidates_per_k = candidates_per_k
         self.snippet_chars = snippet_chars
         #: filter -> share of dense candidates that passed it last time (sizes the over-fetch)
-        self._filter_rates: dict[SearchFilters, float] = {}
+        self._filter_rates = FilterRates()
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -198,13 +198,16 @@ class Retriever:
         filters: SearchFilters | None = None,
         *,
         mode: str | None = None,
-        allow: Callable[[dict[str, Any]], bool] | None = None,
+        allow: Allow | None = None,
     ) -> SearchResult:
         """The ``k`` best documents for ``query``.
 
         ``allow`` is a post-check on chunk metadata (permission-aware search): chunks it
         rejects are dropped before fusion, so they influence neither order nor counts.
+        A :class:`PostCheck` may ask for more candidates (``overfetch``) and check them
+        in one batch (``prefetch``).
         """
+        check = post_check(allow)
         mode = mode or self.mode
         query = validate_query(query, k, mode)
         filters = filters or SearchFilters()
@@ -213,7 +216,7 @@ class Retriever:
         n = max(self.candidates, k * self.candidates_per_k)
         # a post-check that hides documents (strict permissions) asks for more candidates
         # so that k documents survive it
-        n *= max(1, int(getattr(allow, "overfetch", 1) or 1))
+        n *= max(1, check.overfetch if check is not None else 1)
 
         lexical = self.lexical  # one snapshot for the whole query
         dense_hits: list[Hit] = []
@@ -229,14 +232,14 @@ class Retriever:
                 vec,
                 n,
                 filters,
-                need_metadata=allow is not None,
+                need_metadata=check is not None,
                 rates=self._filter_rates,
             )
-            dense_hits = self._post_check(found, filters, allow)
+            dense_hits = self._post_check(found, filters, check)
             timings["dense_ms"] = _ms(t)
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
-            lexical_hits = self._post_check(lexical.search(query, n, filters), filters, allow)
+            lexical_hits = self._post_check(lexical.search(query, n, filters), filters, check)
             timings["lexical_ms"] = _ms(t)
 
         t = time.perf_counter()
@@ -246,17 +249,13 @@ class Retriever:
         return SearchResult(query=query, mode=mode, results=results, timings=timings)
 
     @staticmethod
-    def _post_check(
-        hits: list[Hit], filters: SearchFilters, allow: Callable[[dict[str, Any]], bool] | None
-    ) -> list[Hit]:
+    def _post_check(hits: list[Hit], filters: SearchFilters, allow: PostCheck | None) -> list[Hit]:
         # The legs filter already; checking again here is cheap and keeps a leg that
         # ignores a filter (or a stale lexical index) from leaking a result. Bare dense
         # hits (no metadata yet) were filtered on the index's columns.
         out = [h for h in hits if filters.empty or is_bare(h) or filters.matches(h.metadata)]
         if allow is not None:
-            prefetch = getattr(allow, "prefetch", None)
-            if callable(prefetch):  # one batched (concurrent) check instead of one per hit
-                prefetch([h.metadata for h in out])
+            allow.prefetch([h.metadata for h in out])  # one batched check, not one per hit
             out = [h for h in out if allow(h.metadata)]
         return out
 
@@ -267,7 +266,7 @@ class Retriever:
         mode: str,
         dense_hits: list[Hit],
         lexical_hits: list[Hit],
-        lexical: Any = None,
+        lexical: LexicalIndex,
     ) -> list[DocumentResult]:
         if mode == "hybrid":
             doc_scores, chunk_scores = fuse(dense_hits, lexical_hits, self.fusion)
@@ -288,12 +287,7 @@ class Retriever:
 
         order = sorted(doc_scores, key=lambda d: (-doc_scores[d], content_id(d), d))[:k]
         # text and metadata only for the chunks that are shown (see _dense)
-        # `is None`, not `or`: an empty index is falsy (len 0) and must not be re-fetched
-        shown = materialise(
-            [h for key in order for h in chunks_of[key]],
-            self.store,
-            lexical if lexical is not None else self.lexical,
-        )
+        shown = materialise([h for key in order for h in chunks_of[key]], self.store, lexical)
         chunks_of = {}
         for h in shown:
             chunks_of.setdefault(doc_key(h), []).append(h)
@@ -380,11 +374,3 @@ def validate_query(query: str, k: int, mode: str = "hybrid") -> str:
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 3)
-
-
-def hits_by_doc(hits: Sequence[Hit]) -> dict[str, list[Hit]]:
-    """Group hits per document key, order kept (used by the context builder and tests)."""
-    out: dict[str, list[Hit]] = {}
-    for h in hits:
-        out.setdefault(doc_key(h), []).append(h)
-    return out

@@ -23,13 +23,19 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeAlias, TypedDict
 
+from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Page
 from ragconf.errors import IndexingError
-from ragconf.index.types import Chunk, Document, Section, chunk_id, text_hash
+from ragconf.index.keys import chunk_key, doc_key, normalise_labels
+from ragconf.index.types import Chunk, ContentType, Document, Metadata, Section, text_hash
+from ragconf.sync.protocols import Converter
 
 __all__ = [
+    "DOC_KEYS",
+    "DocMeta",
     "Item",
+    "Listed",
     "SpaceInfo",
     "StoredDoc",
     "absolute_url",
@@ -49,6 +55,45 @@ CHUNK_COUNT = "chunk_count"
 #: doc_hash of chunks whose write is not finished (see _work.Stages._write)
 PENDING = "pending"
 
+#: a listed Confluence object that becomes one document
+Listed: TypeAlias = Page | BlogPost | CustomContent | Attachment
+
+
+class DocMeta(TypedDict, total=False):
+    """The document-level metadata :func:`item_metadata` writes (DESIGN §5, + doc_hash).
+
+    Every chunk of the document carries these keys; a metadata-only update replaces all
+    of them (``DOC_KEYS``), so a key added here is covered there automatically.
+    """
+
+    content_id: str
+    content_type: str
+    title: str
+    url: str
+    space_id: str
+    space_key: str
+    space_name: str
+    labels: list[str]
+    parent_id: str | None
+    ancestors: list[str]
+    breadcrumbs: str | None
+    author_id: str | None
+    version: int
+    created_at: str | None
+    updated_at: str | None
+    updated_at_ts: float | None
+    status: str
+    media_type: str | None
+    file_size: int | None
+    comment: str | None
+    container_title: str | None
+    custom_type: str
+    doc_hash: str
+
+
+#: the document-level keys item_metadata() may set; a metadata update replaces all of them
+DOC_KEYS: frozenset[str] = frozenset(DocMeta.__required_keys__ | DocMeta.__optional_keys__)
+
 
 @dataclass(frozen=True)
 class SpaceInfo:
@@ -57,19 +102,21 @@ class SpaceInfo:
     name: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Item:
-    """One enumerated piece of content (no body yet) and the metadata it will carry."""
+    """One enumerated piece of content (no body yet) and the metadata it will carry.
 
-    kind: str  # page | blogpost | custom_content | attachment
-    obj: Any  # the listed Confluence model
+    Frozen: the planner and the label fetch make changed copies (``dataclasses.replace``)
+    instead of editing an item another thread may hold.
+    """
+
+    kind: ContentType
+    obj: Listed
     space: SpaceInfo
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: Metadata = field(default_factory=dict)
     custom_type: str | None = None
     #: False when the label mapping is unavailable for this item (fetched per item if needed)
     labels_known: bool = True
-    #: stored chunks of the previous version (id -> text_hash), for vector reuse
-    old_chunks: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -77,11 +124,11 @@ class Item:
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{self.id}"
+        return doc_key(self.kind, self.id)
 
     @property
     def title(self) -> str:
-        return str(self.meta.get("title") or getattr(self.obj, "title", "") or "")
+        return str(self.meta.get("title") or self.obj.title or "")
 
 
 @dataclass(frozen=True)
@@ -90,16 +137,7 @@ class StoredDoc:
 
     doc_hash: str
     chunk_count: int
-    metadata: dict[str, Any]  # chunk 0's metadata (the document-level fields)
-
-
-def normalise_labels(value: Any) -> list[str]:
-    """Labels as a sorted list, whatever form the store gives them back in."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return sorted({x for x in value.split(",") if x})
-    return sorted({str(x) for x in value if x})
+    metadata: Metadata  # chunk 0's metadata (the document-level fields)
 
 
 def absolute_url(link: str | None, site_url: str, base: str | None = None) -> str:
@@ -146,8 +184,8 @@ def _ts(value: datetime | None) -> float | None:
 
 
 def item_metadata(
-    kind: str,
-    obj: Any,
+    kind: ContentType,
+    obj: Listed,
     space: SpaceInfo,
     *,
     site_url: str,
@@ -157,18 +195,19 @@ def item_metadata(
     breadcrumbs: str = "",
     container_title: str | None = None,
     custom_type: str | None = None,
-) -> dict[str, Any]:
+) -> Metadata:
     """The document-level metadata (DESIGN §5) for one listed object, with its doc_hash."""
-    version = getattr(obj, "version", None)
-    updated = getattr(version, "created_at", None) or getattr(obj, "created_at", None)
-    links = getattr(obj, "links", None)
-    webui = getattr(links, "webui", None) or getattr(obj, "webui_link", None)
-    title = str(getattr(obj, "title", "") or "")
-    meta: dict[str, Any] = {
+    version = obj.version
+    updated = version.created_at or obj.created_at
+    attachment = obj if isinstance(obj, Attachment) else None
+    webui = obj.links.webui or (attachment.webui_link if attachment else None)
+    own_author = None if isinstance(obj, Attachment) else obj.author_id
+    author = own_author or version.author_id
+    meta: DocMeta = {
         "content_id": str(obj.id),
         "content_type": kind,
-        "title": title,
-        "url": absolute_url(webui, site_url, getattr(links, "base", None)),
+        "title": str(obj.title or ""),
+        "url": absolute_url(webui, site_url, obj.links.base),
         "space_id": space.id,
         "space_key": space.key,
         "space_name": space.name,
@@ -176,28 +215,26 @@ def item_metadata(
         "parent_id": parent_id,
         "ancestors": list(ancestors),
         "breadcrumbs": breadcrumbs or None,
-        "author_id": getattr(obj, "author_id", None) or getattr(version, "author_id", None),
-        "version": int(getattr(version, "number", 1) or 1),
-        "created_at": _iso(getattr(obj, "created_at", None)),
+        "author_id": author,
+        "version": int(version.number or 1),
+        "created_at": _iso(obj.created_at),
         "updated_at": _iso(updated),
         "updated_at_ts": _ts(updated),
-        "status": str(getattr(obj, "status", None) or "current"),
+        "status": str(obj.status or "current"),
     }
-    if kind == "attachment":
-        meta.update(
-            media_type=getattr(obj, "media_type", None),
-            file_size=getattr(obj, "file_size", None),
-            comment=getattr(obj, "comment", None) or None,
-            container_title=container_title,
-        )
+    if attachment is not None:
+        meta["media_type"] = attachment.media_type
+        meta["file_size"] = attachment.file_size
+        meta["comment"] = attachment.comment or None
+        meta["container_title"] = container_title
     if custom_type:
         meta["custom_type"] = custom_type
-    meta = {k: v for k, v in meta.items() if v is not None}
-    meta[DOC_HASH] = doc_hash(meta)
-    return meta
+    out: Metadata = {k: v for k, v in meta.items() if v is not None}
+    out[DOC_HASH] = doc_hash(out)
+    return out
 
 
-def doc_hash(meta: Mapping[str, Any]) -> str:
+def doc_hash(meta: Mapping[str, object]) -> str:
     """Fingerprint of the document-level metadata (labels order-insensitive)."""
     clean = {k: v for k, v in meta.items() if k != DOC_HASH and v is not None}
     if "labels" in clean:
@@ -207,7 +244,7 @@ def doc_hash(meta: Mapping[str, Any]) -> str:
 
 
 def stored_doc(
-    content_type: str, content_id: str, chunk_ids: Sequence[str], metas: Mapping[str, dict]
+    content_type: str, content_id: str, chunk_ids: Sequence[str], metas: Mapping[str, Metadata]
 ) -> StoredDoc | None:
     """The stored document if its chunks are complete and agree, else None (rebuild it).
 
@@ -223,16 +260,25 @@ def stored_doc(
     (h,), (n,) = hashes, counts
     if not h or h == PENDING or not isinstance(n, int):
         return None
-    expected = {chunk_id(content_type, content_id, i) for i in range(n)}
+    expected = {chunk_key(content_type, content_id, i) for i in range(n)}
     if set(chunk_ids) != expected:
         return None
-    first = metas[chunk_id(content_type, content_id, 0)]
+    first = metas[chunk_key(content_type, content_id, 0)]
     return StoredDoc(doc_hash=str(h), chunk_count=n, metadata=dict(first))
 
 
-def body_document(item: Item, xhtml: str, converter: Any) -> Document:
-    """A page, blog post or custom content with its storage body converted to sections."""
-    converted = converter.convert(xhtml or "", title=item.title)
+def body_document(
+    item: Item, xhtml: str, converter: Converter, users: Mapping[str, str] | None = None
+) -> Document:
+    """A page, blog post or custom content with its storage body converted to sections.
+
+    ``users``: display names for the people the body mentions, for a converter that
+    declares ``uses_user_names`` (one that doesn't is called without them).
+    """
+    if converter.uses_user_names:
+        converted = converter.convert(xhtml or "", title=item.title, users=users)
+    else:
+        converted = converter.convert(xhtml or "", title=item.title)
     return Document(
         content_id=item.id,
         content_type=item.kind,
@@ -299,12 +345,12 @@ def finalize_chunks(doc: Document, chunks: Sequence[Chunk]) -> list[Chunk]:
             chunk_index=0,
             text_hash=text_hash(""),
         )
-        first = chunk_id(doc.content_type, doc.content_id, 0)
+        first = chunk_key(doc.content_type, doc.content_id, 0)
         chunks = [Chunk(id=first, text=doc.title, metadata=meta)]
     n = len(chunks)
     out = []
     for i, c in enumerate(chunks):
-        if c.id != chunk_id(doc.content_type, doc.content_id, i):
+        if c.id != chunk_key(doc.content_type, doc.content_id, i):
             raise IndexingError(f"chunker returned id {c.id!r} at position {i}")
         out.append(Chunk(id=c.id, text=c.text, metadata={**c.metadata, CHUNK_COUNT: n}))
     return out

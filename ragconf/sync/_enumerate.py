@@ -8,26 +8,36 @@ versions, so they come from a label -> content mapping (``/labels`` then
 run, instead of one request per page.
 
 Each listing remembers whether it finished: deletions of a kind in a space happen only
-when its enumeration was complete (a transient failure must never delete anything).
+when its enumeration was complete (a transient failure must never delete anything). A
+kind the run does not index at all (attachments off, no custom content types) counts as
+listed complete and empty, so what an earlier run indexed of it is deleted.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
+from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Label, Page
 from ragconf.errors import ConfluenceError, NotFoundError
-from ragconf.sync._documents import Item, SpaceInfo, ancestors_of, item_metadata
+from ragconf.index.types import ContentType
+from ragconf.sync._documents import Item, Listed, SpaceInfo, ancestors_of, item_metadata
+from ragconf.sync.protocols import ContentSource
 
 __all__ = ["LabelMap", "SpaceListing", "label_map", "list_attachments", "list_space"]
 
 log = logging.getLogger("ragconf.sync")
 
-#: kind -> its label map key prefix; pages and blog posts are what /labels/{id}/… can list
+T = TypeVar("T")
+
+#: (kind, content id) -> its label names; pages and blog posts are what /labels/{id}/…
+#: can list
 LabelMap = dict[tuple[str, str], list[str]]
+#: container id -> its attachments
+AttachmentMap = dict[str, list[Attachment]]
 
 
 @dataclass
@@ -35,21 +45,25 @@ class SpaceListing:
     space: SpaceInfo
     items: list[Item] = field(default_factory=list)
     #: kind -> whether its enumeration ran to the end
-    complete: dict[str, bool] = field(default_factory=dict)
+    complete: dict[ContentType, bool] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     #: custom content types the site answered 404 for (not installed)
     unknown_types: list[str] = field(default_factory=list)
 
 
 def _drain(
-    it: Iterable[Any], what: str, listing: SpaceListing, kind: str, missing: str | None = None
-) -> list[Any]:
+    it: Iterable[T],
+    what: str,
+    listing: SpaceListing,
+    kind: ContentType,
+    missing: str | None = None,
+) -> list[T]:
     """Read a listing to the end; a failure marks the kind incomplete (no deletions).
 
     ``missing``: a custom content type; a 404 before any item is the spec's answer for a
     type the site does not have (its app is not installed), which is no failure.
     """
-    out: list[Any] = []
+    out: list[T] = []
     try:
         for obj in it:
             out.append(obj)
@@ -67,8 +81,8 @@ def _drain(
 
 
 def _failed(
-    exc: ConfluenceError, what: str, listing: SpaceListing, kind: str, out: list[Any]
-) -> list[Any]:
+    exc: ConfluenceError, what: str, listing: SpaceListing, kind: ContentType, out: list[T]
+) -> list[T]:
     listing.complete[kind] = False
     listing.warnings.append(
         f"space {listing.space.key}: listing {what} failed after {len(out)} items "
@@ -77,9 +91,7 @@ def _failed(
     return out
 
 
-def label_map(
-    conf: Any, space_ids: Sequence[str], map_concurrent: Callable[..., Iterator[Any]] | None = None
-) -> LabelMap | None:
+def label_map(conf: ContentSource, space_ids: Sequence[str]) -> LabelMap | None:
     """(kind, content id) -> label names for pages and blog posts in ``space_ids``.
 
     None when any request failed: the caller then keeps the stored labels instead of
@@ -93,7 +105,7 @@ def label_map(
         return None
     ids = list(space_ids)
 
-    def members(label: Any) -> list[tuple[str, str, str]]:
+    def members(label: Label) -> list[tuple[str, str, str]]:
         rows = [
             ("page", p.id, label.name) for p in conf.get_pages_by_label(label.id, space_ids=ids)
         ]
@@ -103,9 +115,8 @@ def label_map(
         ]
         return rows
 
-    mapper = map_concurrent or (lambda fn, xs: map(fn, xs))
     try:
-        for rows in mapper(members, labels):
+        for rows in conf.map_concurrent(members, labels):
             for kind, cid, name in rows:
                 out[(kind, str(cid))].append(name)
     except ConfluenceError as exc:
@@ -114,13 +125,13 @@ def label_map(
     return dict(out)
 
 
-def list_attachments(conf: Any) -> tuple[dict[str, list[Any]], bool, str | None]:
+def list_attachments(conf: ContentSource) -> tuple[AttachmentMap, bool, str | None]:
     """All visible attachments grouped by container id, with a completeness flag.
 
     One site-wide ``/attachments`` listing (N/250 requests) is far cheaper than one
     request per page; attachments whose container is not in a synced space are ignored.
     """
-    by_container: dict[str, list[Any]] = defaultdict(list)
+    by_container: AttachmentMap = defaultdict(list)
     try:
         for att in conf.get_attachments():
             if att.container_id:
@@ -131,20 +142,28 @@ def list_attachments(conf: Any) -> tuple[dict[str, list[Any]], bool, str | None]
 
 
 def list_space(
-    conf: Any,
+    conf: ContentSource,
     space: SpaceInfo,
     *,
     site_url: str,
     labels: LabelMap | None,
     custom_types: Sequence[str],
-    attachments: dict[str, list[Any]] | None,
+    attachments: AttachmentMap | None,
     attachments_complete: bool,
 ) -> SpaceListing:
-    """Every indexable item of one space, with its document-level metadata."""
+    """Every indexable item of one space, with its document-level metadata.
+
+    ``attachments`` None: attachments are not indexed (their listing counts as complete
+    and empty); likewise custom content when ``custom_types`` is empty.
+    """
     listing = SpaceListing(space)
-    pages = _drain(conf.get_pages_by_space(space.id), "pages", listing, "page")
-    blogs = _drain(conf.get_blog_posts_by_space(space.id), "blog posts", listing, "blogpost")
-    customs: list[tuple[str, Any]] = []
+    pages: list[Page] = _drain(conf.get_pages_by_space(space.id), "pages", listing, "page")
+    blogs: list[BlogPost] = _drain(
+        conf.get_blog_posts_by_space(space.id), "blog posts", listing, "blogpost"
+    )
+    customs: list[tuple[str, CustomContent]] = []
+    if not custom_types:
+        listing.complete["custom_content"] = True  # none indexed: any stored one goes
     for ctype in custom_types:
         got = _drain(conf.get_custom_content_by_space(space.id, ctype),
                      f"custom content {ctype}", listing, "custom_content", missing=ctype)
@@ -155,14 +174,14 @@ def list_space(
     # container id -> (ancestors of the container incl. itself, its title)
     places: dict[str, tuple[list[str], str]] = {}
 
-    def labels_for(kind: str, cid: str) -> tuple[list[str], bool]:
+    def labels_for(kind: ContentType, cid: str) -> tuple[list[str], bool]:
         if kind == "custom_content":
             return [], True  # v2 offers no label -> custom content route
         if labels is None or kind == "attachment":
             return [], False  # fetched per item only if it must be rebuilt
         return labels.get((kind, cid), []), True
 
-    def add(kind: str, obj: Any, *, ancestors: list[str], parent: str | None,
+    def add(kind: ContentType, obj: Listed, *, ancestors: list[str], parent: str | None,
             container_title: str | None = None, ctype: str | None = None) -> Item:
         cid = str(obj.id)
         names, known = labels_for(kind, cid)
@@ -190,7 +209,9 @@ def list_space(
             ctype=ctype)
         titles[str(c.id)] = c.title
 
-    if attachments is not None:
+    if attachments is None:
+        listing.complete["attachment"] = True  # not indexed: any stored one goes
+    else:
         listing.complete["attachment"] = attachments_complete and all(
             listing.complete.get(k, True) for k in ("page", "blogpost", "custom_content")
         )

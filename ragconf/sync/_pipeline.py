@@ -23,28 +23,39 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Generic, Literal, TypeVar
 
-import numpy as np
-
-from ragconf.index.types import Chunk
+from ragconf.index.types import Chunk, Vector
+from ragconf.sync._documents import Item
+from ragconf.sync._report import Outcome
 
 __all__ = ["DocWork", "Pipeline"]
 
-_END = object()
+
+class _End(Enum):
+    END = "end"
+
+
+_END = _End.END
 _TICK = 0.2  # seconds between abort checks while blocked on a queue
+
+J = TypeVar("J")  # a job for the fetchers
+F = TypeVar("F")  # what a fetcher hands the converter
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 @dataclass
 class DocWork:
     """One document on its way to the store: its chunks and (reused or new) vectors."""
 
-    item: Any  # _documents.Item
+    item: Item
     chunks: list[Chunk]
-    vectors: list[np.ndarray | None]
+    vectors: list[Vector | None]
     #: chunk ids of the previous version that the new one no longer has (deleted after upsert)
     stale_ids: list[str] = field(default_factory=list)
-    action: str = "updated"  # added | updated | metadata
+    action: Literal[Outcome.ADDED, Outcome.UPDATED, Outcome.METADATA] = Outcome.UPDATED
     #: chunks written with a stored vector instead of a new embedding
     reused: int = 0
     #: chunk id -> metadata keys the stored chunk has and the new version drops
@@ -52,7 +63,7 @@ class DocWork:
 
     @property
     def pending(self) -> list[int]:
-        if self.action == "metadata":  # texts and vectors stay as stored
+        if self.action is Outcome.METADATA:  # texts and vectors stay as stored
             return []
         return [i for i, v in enumerate(self.vectors) if v is None]
 
@@ -61,7 +72,7 @@ class PipelineAborted(RuntimeError):
     pass
 
 
-class Pipeline:
+class Pipeline(Generic[J, F]):
     """Four stages on threads joined by bounded queues.
 
     >>> seen = []
@@ -74,8 +85,8 @@ class Pipeline:
     def __init__(
         self,
         *,
-        fetch: Callable[[Any], Any],
-        convert: Callable[[Any], list[DocWork]],
+        fetch: Callable[[J], F],
+        convert: Callable[[F], list[DocWork]],
         embed: Callable[[list[DocWork]], list[DocWork]],
         write: Callable[[list[DocWork]], None],
         fetch_workers: int = 4,
@@ -85,10 +96,10 @@ class Pipeline:
         self._fetch, self._convert, self._embed, self._write = fetch, convert, embed, write
         self.fetch_workers = max(1, fetch_workers)
         self.embed_batch = max(1, embed_batch)
-        self._jobs: queue.Queue[Any] = queue.Queue(maxsize=self.fetch_workers * 2)
-        self._fetched: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._docs: queue.Queue[Any] = queue.Queue(maxsize=queue_size * 2)
-        self._writes: queue.Queue[Any] = queue.Queue(maxsize=queue_size * 2)
+        self._jobs: queue.Queue[J | _End] = queue.Queue(maxsize=self.fetch_workers * 2)
+        self._fetched: queue.Queue[F | _End] = queue.Queue(maxsize=queue_size)
+        self._docs: queue.Queue[list[DocWork] | _End] = queue.Queue(maxsize=queue_size * 2)
+        self._writes: queue.Queue[list[DocWork] | _End] = queue.Queue(maxsize=queue_size * 2)
         self._abort = threading.Event()
         self._error: BaseException | None = None
         self._threads: list[threading.Thread] = []
@@ -111,7 +122,7 @@ class Pipeline:
             t.start()
             self._threads.append(t)
 
-    def submit(self, job: Any) -> None:
+    def submit(self, job: J) -> None:
         """Queue a job for the fetchers; blocks while the pipeline is full."""
         self._put(self._jobs, job)
 
@@ -135,7 +146,7 @@ class Pipeline:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _timed(self, stage: str, fn: Callable[[Any], Any], arg: Any) -> Any:
+    def _timed(self, stage: str, fn: Callable[[A], B], arg: A) -> B:
         started = time.perf_counter()
         try:
             return fn(arg)
@@ -154,7 +165,7 @@ class Pipeline:
 
         return run
 
-    def _put(self, q: queue.Queue[Any], item: Any) -> None:
+    def _put(self, q: queue.Queue[A], item: A) -> None:
         while True:
             if self._abort.is_set():
                 raise PipelineAborted()
@@ -164,7 +175,7 @@ class Pipeline:
             except queue.Full:
                 continue
 
-    def _get(self, q: queue.Queue[Any]) -> Any:
+    def _get(self, q: queue.Queue[A]) -> A:
         while True:
             if self._abort.is_set():
                 raise PipelineAborted()

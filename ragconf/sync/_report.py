@@ -1,18 +1,37 @@
-"""``SyncReport``: what a sync did, filled in by the pipeline's threads (thread-safe)."""
+"""``SyncReport``: what a sync did, filled in by the pipeline's threads (thread-safe).
+
+Counts are recorded under the report's lock; the progress callback runs outside it (under
+a lock of its own that only orders the callbacks), so a slow progress bar never holds up
+a pipeline thread that is recording.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Literal
 
-__all__ = ["Progress", "SpaceReport", "SyncReport"]
+from ragconf.index.types import Metadata
+from ragconf.sync._documents import Item
+
+__all__ = ["Outcome", "Progress", "SpaceReport", "SyncReport"]
 
 #: progress(stage, done, total): stage is "listing", "documents" or "chunks"; total may grow
 Progress = Callable[[str, int, "int | None"], None]
+_Stage = Literal["documents", "chunks"]
 
-ACTIONS = ("added", "updated", "metadata", "unchanged", "deleted", "failed")
+
+class Outcome(StrEnum):
+    """What happened to one document; each is a count in :class:`SpaceReport`."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    METADATA = "metadata"
+    UNCHANGED = "unchanged"
+    DELETED = "deleted"
+    FAILED = "failed"
 
 
 @dataclass
@@ -31,7 +50,23 @@ class SpaceReport:
     #: deletions were skipped because an enumeration did not finish
     deletions_skipped: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def add(self, outcome: Outcome, n: int = 1) -> None:
+        """Count ``n`` documents with this outcome (callers hold the report's lock)."""
+        match outcome:
+            case Outcome.ADDED:
+                self.added += n
+            case Outcome.UPDATED:
+                self.updated += n
+            case Outcome.METADATA:
+                self.metadata += n
+            case Outcome.UNCHANGED:
+                self.unchanged += n
+            case Outcome.DELETED:
+                self.deleted += n
+            case Outcome.FAILED:
+                self.failed += n
+
+    def to_dict(self) -> Metadata:
         return {
             "key": self.key,
             "id": self.id,
@@ -59,8 +94,8 @@ class SyncReport:
     documents_seen: int = 0
     chunks_embedded: int = 0
     chunks_reused: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[Metadata] = field(default_factory=list)
+    warnings: list[Metadata] = field(default_factory=list)
     duration_s: float = 0.0
     full: bool = False
     requests: int = 0
@@ -74,31 +109,29 @@ class SyncReport:
     _processed: int = 0
     _to_embed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _progress_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- totals ---------------------------------------------------------------------------
 
-    def _sum(self, attr: str) -> int:
-        return sum(getattr(s, attr) for s in self.spaces.values())
-
     @property
     def added(self) -> int:
-        return self._sum("added")
+        return sum(s.added for s in self.spaces.values())
 
     @property
     def updated(self) -> int:
-        return self._sum("updated")
+        return sum(s.updated for s in self.spaces.values())
 
     @property
     def metadata_updated(self) -> int:
-        return self._sum("metadata")
+        return sum(s.metadata for s in self.spaces.values())
 
     @property
     def unchanged(self) -> int:
-        return self._sum("unchanged")
+        return sum(s.unchanged for s in self.spaces.values())
 
     @property
     def documents_deleted(self) -> int:
-        return self._sum("deleted")
+        return sum(s.deleted for s in self.spaces.values())
 
     @property
     def documents_changed(self) -> int:
@@ -113,7 +146,7 @@ class SyncReport:
     def ok(self) -> bool:
         return not self.failed
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> Metadata:
         return {
             "added": self.added,
             "updated": self.updated,
@@ -141,51 +174,56 @@ class SyncReport:
     def space(self, space_id: str) -> SpaceReport:
         return self.spaces[space_id]
 
-    def _tick(self, stage: str, done: int, total: int | None) -> None:
-        if self.progress is not None:
-            self.progress(stage, done, total)
+    def _notify(self, *stages: _Stage) -> None:
+        """Tell the progress callback the current counts (never under ``_lock``)."""
+        if self.progress is None:
+            return
+        with self._progress_lock:  # one callback at a time, each with the latest counts
+            with self._lock:
+                now = {"documents": (self._processed, self._to_process),
+                       "chunks": (self.chunks_embedded, self._to_embed)}
+            for stage in stages:
+                self.progress(stage, *now[stage])
 
     def planned(self, documents: int, chunks: int = 0) -> None:
         with self._lock:
             self._to_process += documents
             self._to_embed += chunks
-            if documents:
-                self._tick("documents", self._processed, self._to_process)
-            if chunks:
-                self._tick("chunks", self.chunks_embedded, self._to_embed)
+        if documents:
+            self._notify("documents")
+        if chunks:
+            self._notify("chunks")
 
-    def count(self, space_id: str, action: str, n: int = 1) -> None:
+    def count(self, space_id: str, outcome: Outcome, n: int = 1) -> None:
         with self._lock:
-            sp = self.spaces[space_id]
-            setattr(sp, action, getattr(sp, action) + n)
+            self.spaces[space_id].add(outcome, n)
 
-    def done(self, item: Any, action: str, *, embedded: int = 0, reused: int = 0) -> None:
+    def done(self, item: Item, outcome: Outcome, *, reused: int = 0) -> None:
         with self._lock:
-            sp = self.spaces[item.space.id]
-            setattr(sp, action, getattr(sp, action) + 1)
+            self.spaces[item.space.id].add(outcome)
             self.chunks_reused += reused
             self._processed += 1
-            self._tick("documents", self._processed, self._to_process)
+        self._notify("documents")
 
     def embedded(self, n: int) -> None:
         with self._lock:
             self.chunks_embedded += n
             self._to_embed = max(self._to_embed, self.chunks_embedded)
-            self._tick("chunks", self.chunks_embedded, self._to_embed)
+        self._notify("chunks")
 
-    def fail(self, item: Any, error: BaseException | str) -> None:
+    def fail(self, item: Item, error: BaseException | str) -> None:
         message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         with self._lock:
             self.failed.append(
                 {"content_id": item.id, "content_type": item.kind, "title": item.title,
                  "space_key": item.space.key, "error": message}
             )
-            self.spaces[item.space.id].failed += 1
+            self.spaces[item.space.id].add(Outcome.FAILED)
             self._processed += 1
-            self._tick("documents", self._processed, self._to_process)
+        self._notify("documents")
 
-    def warn(self, message: str, item: Any = None) -> None:
-        entry: dict[str, Any] = {"message": message}
+    def warn(self, message: str, item: Item | None = None) -> None:
+        entry: Metadata = {"message": message}
         if item is not None:
             entry.update(content_id=item.id, content_type=item.kind, title=item.title)
         with self._lock:

@@ -27,9 +27,9 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
 from ragconf.errors import SyncLockedError
+from ragconf.index.types import JSONObject
 
 try:  # POSIX; elsewhere fall back to an exclusive-create lock file with a PID check
     import fcntl
@@ -107,7 +107,7 @@ class SyncLock:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
-    def _locked_error(self, holder: dict[str, Any]) -> SyncLockedError:
+    def _locked_error(self, holder: JSONObject) -> SyncLockedError:
         who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
         since = holder.get("started_at")
         when = ""
@@ -135,11 +135,11 @@ class SyncLock:
         raise self._locked_error(_read_holder(self.path))
 
 
-def _holder_record() -> dict[str, Any]:
+def _holder_record() -> JSONObject:
     return {"pid": os.getpid(), "host": socket.gethostname(), "started_at": time.time()}
 
 
-def _read_holder(path: Path) -> dict[str, Any]:
+def _read_holder(path: Path) -> JSONObject:
     try:
         data = json.loads(path.read_text() or "{}")
     except (OSError, ValueError):
@@ -160,14 +160,14 @@ class SyncState:
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / STATE_NAME
 
-    def load(self) -> dict[str, Any]:
+    def load(self) -> JSONObject:
         try:
             data = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
 
-    def interrupted_run(self) -> dict[str, Any] | None:
+    def interrupted_run(self) -> JSONObject | None:
         """The run that was in progress when the last process died, if any."""
         run = self.load().get("running")
         return run if isinstance(run, dict) else None
@@ -190,13 +190,13 @@ class SyncState:
             running.setdefault("spaces_done", []).append(space_key)
             self._write(data)
 
-    def finish(self, summary: dict[str, Any]) -> None:
+    def finish(self, summary: JSONObject) -> None:
         data = self.load()
         data.pop("running", None)
         data["last_run"] = {"finished_at": time.time(), "summary": summary}
         self._write(data)
 
-    def _write(self, data: dict[str, Any]) -> None:
+    def _write(self, data: JSONObject) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         with open(tmp, "w") as fh:

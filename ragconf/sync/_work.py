@@ -1,85 +1,108 @@
 """The four pipeline stage functions of a sync: fetch, convert+chunk, embed, write.
 
-Each records per-document failures in the report and carries on; only a bug escapes
-(and aborts the pipeline). Vectors are reused whenever a chunk's ``text_hash`` matches
+Each records a document's *expected* failures in the report and carries on: Confluence
+errors (after the client's retries), markup the converter rejects (``ConversionError``),
+a file over the size cap (indexed by its metadata), a store or embedding error on that
+document's data (``StoreError``, ``EmbeddingError``). Anything else is a bug: it aborts the
+pipeline and the run fails loudly. Vectors are reused whenever a chunk's ``text_hash`` matches
 one the document already had, so an edit re-embeds only the chunks whose text changed
 and a title, label or move change embeds nothing.
 
-Write order per document: its new chunks are upserted, then the chunk ids the new
-version no longer has are deleted. Searches during a sync therefore see the old or the
-new document, never neither; and a crash in between leaves chunks that disagree on
-``doc_hash``/``chunk_count``, which the next run detects and rewrites.
+The write order per document (new chunks first, then the stale ids) is ``_write``'s.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 
 from ragconf.confluence import AttachmentTooLargeError
-from ragconf.errors import BadResponseError, ConfluenceError, NotFoundError
-from ragconf.index.types import Chunk
+from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Page
+from ragconf.errors import (
+    BadResponseError,
+    ConfluenceError,
+    ConversionError,
+    EmbeddingError,
+    NotFoundError,
+    StoreError,
+)
+from ragconf.index.keys import normalise_labels
+from ragconf.index.types import (
+    Chunk,
+    ContentType,
+    Embedder,
+    StoredChunk,
+    Vector,
+    VectorStore,
+)
 from ragconf.sync._documents import (
     DOC_HASH,
-    PENDING,
+    DOC_KEYS,
     Item,
     attachment_document,
     body_document,
     doc_hash,
     finalize_chunks,
-    normalise_labels,
 )
 from ragconf.sync._pipeline import DocWork
-from ragconf.sync._report import SyncReport
+from ragconf.sync._plan import Step
+from ragconf.sync._report import Outcome, SyncReport
 from ragconf.sync._users import UserNames
+from ragconf.sync._write import removed_keys, store_docs
+from ragconf.sync.protocols import ContentSource, Converter, DocumentChunker, Extract
 
-__all__ = ["DOC_KEYS", "Fetched", "Job", "Stages", "extractable"]
+__all__ = ["DOC_KEYS", "Fetched", "Job", "JobKind", "Stages", "extractable"]
 
 log = logging.getLogger("ragconf.sync")
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TEXT_TYPES = {"text/plain", "text/markdown", "text/x-markdown", "text/csv", "application/pdf", DOCX}
 TEXT_EXTS = (".txt", ".md", ".markdown", ".csv", ".pdf", ".docx")
-#: the document-level keys item_metadata() may set; a metadata update replaces all of them
-DOC_KEYS = frozenset({
-    "content_id", "content_type", "title", "url", "space_id", "space_key", "space_name",
-    "labels", "parent_id", "ancestors", "breadcrumbs", "author_id", "version", "created_at",
-    "updated_at", "updated_at_ts", "status", "media_type", "file_size", "comment",
-    "container_title", "custom_type", DOC_HASH,
-})
+
+#: a job fetches bodies of one content type, or ("metadata") rewrites metadata only
+JobKind = ContentType | Literal["metadata"]
 
 
-def extractable(att: Any) -> bool:
+def extractable(att: Attachment) -> bool:
     """Whether an attachment's bytes are worth downloading (text we can extract)."""
     media = (att.media_type or "").split(";")[0].strip().lower()
     return media in TEXT_TYPES or (att.title or "").lower().endswith(TEXT_EXTS)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Job:
-    """Up to 250 items of one kind; ``kind`` "metadata" means: rewrite metadata only."""
+    """Up to 250 planned documents of one kind."""
 
-    kind: str
-    items: list[Item]
+    kind: JobKind
+    steps: tuple[Step, ...]
     custom_type: str | None = None
 
 
 @dataclass
 class Fetched:
+    """What the fetch stage hands the converter (written by one fetch thread only)."""
+
     job: Job
+    #: item key -> the item with its labels filled in (when they had to be fetched)
+    items: dict[str, Item] = field(default_factory=dict)
     bodies: dict[str, str | None] = field(default_factory=dict)
     data: dict[str, bytes] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    #: display names of the people this batch's bodies mention (the converter's ``users``)
+    names: dict[str, str] = field(default_factory=dict)
     #: item key -> text_hash -> stored vector (reuse)
-    vectors: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    vectors: dict[str, dict[str, Vector]] = field(default_factory=dict)
     #: item key -> stored chunks of its previous version (metadata jobs: without vectors)
-    stored: dict[str, list[Any]] = field(default_factory=dict)
+    stored: dict[str, list[StoredChunk]] = field(default_factory=dict)
     failed: dict[str, BaseException] = field(default_factory=dict)
+
+    def item(self, step: Step) -> Item:
+        return self.items.get(step.item.key, step.item)
 
 
 class Stages:
@@ -87,14 +110,14 @@ class Stages:
 
     def __init__(
         self,
-        conf: Any,
-        store: Any,
-        embedder: Any,
-        converter: Any,
-        chunker: Any,
+        conf: ContentSource,
+        store: VectorStore,
+        embedder: Embedder,
+        converter: Converter,
+        chunker: DocumentChunker,
         report: SyncReport,
         *,
-        extract: Callable[..., str | None],
+        extract: Extract,
         max_attachment_bytes: int,
         users: UserNames | None = None,
     ) -> None:
@@ -102,7 +125,7 @@ class Stages:
         self.converter, self.chunker, self.report = converter, chunker, report
         self.extract = extract
         self.max_attachment_bytes = max_attachment_bytes
-        self.users = users  # fills the converter's display names, batch by batch
+        self.users = users  # looks up the display names each batch mentions
         # one store call at a time: the writer and the fetchers share the client
         self.store_lock = threading.Lock()
 
@@ -118,31 +141,33 @@ class Stages:
             else:
                 self._bodies(job, out)
                 if self.users is not None:  # before this batch is converted
-                    self.users.resolve(out.bodies.values(), self.report.warn)
-        ids = [cid for it in job.items if it.key not in out.failed for cid in it.old_chunks]
-        stored = self._stored(ids, out, job.items, vectors=not metadata_only) if ids else {}
-        for it in job.items:
-            out.stored[it.key] = [stored[c] for c in it.old_chunks if c in stored]
-            out.vectors[it.key] = {
+                    out.names = self.users.resolve(out.bodies.values(), self.report.warn)
+        live = [st for st in job.steps if st.item.key not in out.failed]
+        ids = [cid for st in live for cid in st.old_ids]
+        stored = self._stored(ids, out, job.steps, vectors=not metadata_only) if ids else {}
+        for st in job.steps:
+            key = st.item.key
+            out.stored[key] = [stored[c] for c in st.old_ids if c in stored]
+            out.vectors[key] = {
                 str(s.metadata.get("text_hash")): s.embedding
-                for s in out.stored[it.key]
+                for s in out.stored[key]
                 if s.embedding is not None
             }
         return out
 
     def _stored(
-        self, ids: list[str], out: Fetched, items: list[Item], *, vectors: bool
-    ) -> dict[str, Any]:
+        self, ids: list[str], out: Fetched, steps: Iterable[Step], *, vectors: bool
+    ) -> dict[str, StoredChunk]:
         try:
             with self.store_lock:
                 return {s.id: s for s in self.store.get(ids, include_embeddings=vectors)}
-        except Exception as exc:  # the store is down: these documents wait for the next run
-            for it in items:
-                out.failed.setdefault(it.key, exc)
+        except StoreError as exc:  # the store failed: these documents wait for the next run
+            for st in steps:
+                out.failed.setdefault(st.item.key, exc)
             return {}
 
     def _bodies(self, job: Job, out: Fetched) -> None:
-        todo = [it for it in job.items if it.key not in out.failed]
+        todo = [st.item for st in job.steps if st.item.key not in out.failed]
         self._bodies_of(job, todo, out)
 
     def _bodies_of(self, job: Job, items: list[Item], out: Fetched) -> None:
@@ -154,13 +179,14 @@ class Stages:
         """
         ids = [it.id for it in items]
         try:
+            objs: Iterable[Page | BlogPost | CustomContent]
             if job.kind == "page":
-                objs: Any = self.conf.get_pages(ids=ids, body_format="storage")
+                objs = self.conf.get_pages(ids=ids, body_format="storage")
             elif job.kind == "blogpost":
                 objs = self.conf.get_blog_posts(ids=ids, body_format="storage")
             else:
                 objs = self.conf.get_custom_content(
-                    job.custom_type, ids=ids, body_format="storage"
+                    str(job.custom_type), ids=ids, body_format="storage"
                 )
             for obj in objs:
                 out.bodies[str(obj.id)] = obj.body.storage_value
@@ -185,7 +211,8 @@ class Stages:
             "blogpost": self.conf.get_labels_by_blog_post,
             "attachment": self.conf.get_labels_by_attachment,
         }
-        for it in job.items:
+        for st in job.steps:
+            it = st.item
             if it.labels_known or it.kind not in routes:
                 continue
             try:
@@ -193,15 +220,15 @@ class Stages:
             except ConfluenceError as exc:
                 out.failed[it.key] = exc
                 continue
-            it.meta["labels"] = normalise_labels(names)
-            it.meta[DOC_HASH] = doc_hash(it.meta)
-            it.labels_known = True
+            meta = {**it.meta, "labels": normalise_labels(names)}
+            meta[DOC_HASH] = doc_hash(meta)
+            out.items[it.key] = replace(it, meta=meta, labels_known=True)
 
     def _download(self, job: Job, out: Fetched) -> None:
         cap = self.max_attachment_bytes
-        for it in job.items:
-            att = it.obj
-            if it.key in out.failed or not extractable(att):
+        for st in job.steps:
+            it, att = st.item, st.item.obj
+            if not isinstance(att, Attachment) or it.key in out.failed or not extractable(att):
                 continue
             if att.file_size == 0:
                 out.notes[it.key] = "zero-byte file: indexed by its metadata only"
@@ -230,13 +257,14 @@ class Stages:
     def convert(self, fetched: Fetched) -> list[DocWork]:
         docs: list[DocWork] = []
         planned_chunks = 0
-        for it in fetched.job.items:
+        for st in fetched.job.steps:
+            it = fetched.item(st)
             if it.key in fetched.failed:
                 self.report.fail(it, fetched.failed[it.key])
                 continue
             try:
-                work = self._convert_one(it, fetched)
-            except Exception as exc:  # a bad document never stops the run
+                work = self._convert_one(st, it, fetched)
+            except ConversionError as exc:  # markup the converter rejects: this one fails
                 log.debug("conversion of %s failed", it.key, exc_info=True)
                 self.report.fail(it, exc)
                 continue
@@ -247,17 +275,19 @@ class Stages:
             self.report.planned(0, planned_chunks)
         return docs
 
-    def _convert_one(self, it: Item, fetched: Fetched) -> DocWork | None:
-        action = "updated" if it.old_chunks else "added"
+    def _convert_one(self, st: Step, it: Item, fetched: Fetched) -> DocWork | None:
+        action: Literal[Outcome.ADDED, Outcome.UPDATED] = (
+            Outcome.UPDATED if st.old_chunks else Outcome.ADDED
+        )
         if fetched.job.kind == "metadata":
             return self._metadata_work(it, fetched.stored.get(it.key, []))
-        if it.kind == "attachment":
+        if isinstance(it.obj, Attachment):
             text = None
             data = fetched.data.get(it.key)
             if data is not None:
                 try:
                     text = self.extract(data, it.obj.media_type or "", it.obj.title or "")
-                except Exception as exc:
+                except ConversionError as exc:  # extract_text itself never raises
                     fetched.notes[it.key] = f"text extraction failed ({type(exc).__name__}: {exc})"
             if it.key in fetched.notes:
                 self.report.warn(fetched.notes[it.key], it)
@@ -265,20 +295,21 @@ class Stages:
         else:
             if it.id not in fetched.bodies:
                 self.report.warn("gone before its body was fetched; left for the next run", it)
-                self.report.done(it, "unchanged")
+                self.report.done(it, Outcome.UNCHANGED)
                 return None
-            doc = body_document(it, fetched.bodies[it.id] or "", self.converter)
+            body = fetched.bodies[it.id] or ""
+            doc = body_document(it, body, self.converter, fetched.names)
         chunks = finalize_chunks(doc, self.chunker.chunk(doc))
         reuse = fetched.vectors.get(it.key, {})
         vectors = [reuse.get(str(c.metadata.get("text_hash"))) for c in chunks]
         new_ids = {c.id for c in chunks}
-        stale = [cid for cid in it.old_chunks if cid not in new_ids]
+        stale = [cid for cid in st.old_ids if cid not in new_ids]
         reused = sum(v is not None for v in vectors)
         work = DocWork(it, chunks, vectors, stale_ids=stale, action=action, reused=reused)
-        work.removed = _removed_keys(fetched.stored.get(it.key, []), chunks)
+        work.removed = removed_keys(fetched.stored.get(it.key, []), chunks)
         return work
 
-    def _metadata_work(self, it: Item, stored: list[Any]) -> DocWork:
+    def _metadata_work(self, it: Item, stored: list[StoredChunk]) -> DocWork:
         """Same texts and vectors, new document-level metadata (labels, title, place, …)."""
         chunks = []
         for s in stored:
@@ -288,8 +319,8 @@ class Stages:
             if anchor.startswith(old_url):  # the fragment stays, the page URL may have moved
                 meta["anchor_url"] = str(it.meta.get("url", "")) + anchor[len(old_url):]
             chunks.append(Chunk(id=s.id, text=s.text, metadata=meta))
-        work = DocWork(it, chunks, [], action="metadata", reused=len(chunks))
-        work.removed = _removed_keys(stored, chunks)
+        work = DocWork(it, chunks, [], action=Outcome.METADATA, reused=len(chunks))
+        work.removed = removed_keys(stored, chunks)
         return work
 
     # -- embed ------------------------------------------------------------------------------
@@ -298,7 +329,7 @@ class Stages:
         texts = [d.chunks[i].text for d in docs for i in d.pending]
         try:
             vecs = self.embedder.embed_documents(texts)
-        except Exception as exc:
+        except EmbeddingError as exc:
             if len(docs) == 1:
                 self.report.fail(docs[0].item, f"embedding failed ({type(exc).__name__}: {exc})")
                 return []
@@ -317,7 +348,7 @@ class Stages:
     def write(self, docs: list[DocWork]) -> None:
         try:
             self._write(docs)
-        except Exception as exc:
+        except StoreError as exc:
             if len(docs) == 1:
                 self.report.fail(docs[0].item, exc)
                 return
@@ -328,57 +359,9 @@ class Stages:
             self.report.done(d.item, d.action, reused=d.reused)
 
     def _write(self, docs: list[DocWork]) -> None:
-        """Upsert new chunks, fix up metadata keys the new version dropped, delete stale ids.
-
-        Chroma merges metadata on upsert, so a key the new version no longer has (labels
-        removed, page moved to the root) must be deleted explicitly. Those chunks are
-        upserted with a placeholder ``doc_hash`` that only the follow-up update replaces:
-        a crash in between leaves the document visibly inconsistent, and it is redone.
-        """
-        body = [d for d in docs if d.action != "metadata"]
-        chunks: list[Chunk] = []
-        fix_ids: list[str] = []
-        fixes: list[dict[str, Any]] = []
-        for d in body:
-            for c in d.chunks:
-                gone = d.removed.get(c.id)
-                if gone:
-                    chunks.append(Chunk(c.id, c.text, {**c.metadata, DOC_HASH: PENDING}))
-                    fix_ids.append(c.id)
-                    fixes.append({**dict.fromkeys(gone), DOC_HASH: c.metadata[DOC_HASH]})
-                else:
-                    chunks.append(c)
-        stale = [cid for d in body for cid in d.stale_ids]
-        meta_ids = [c.id for d in docs if d.action == "metadata" for c in d.chunks]
-        metas = [
-            {**dict.fromkeys(d.removed.get(c.id, ())), **c.metadata}
-            for d in docs
-            if d.action == "metadata"
-            for c in d.chunks
-        ]
         with self.store_lock:
-            if chunks:
-                vectors = [np.asarray(v, dtype=np.float32) for d in body for v in d.vectors]
-                self.store.upsert(chunks, np.vstack(vectors))  # new chunks first ...
-            if fix_ids:
-                self.store.update_metadata(fix_ids, fixes)
-            if stale:
-                self.store.delete(stale)  # ... then the ones the new version no longer has
-            if meta_ids:
-                self.store.update_metadata(meta_ids, metas)
+            store_docs(self.store, docs)
 
 
 def _too_large(cap: int) -> str:
     return f"larger than the {cap:,} byte cap: indexed by its metadata only"
-
-
-def _removed_keys(old: list[Any], new: list[Chunk]) -> dict[str, list[str]]:
-    """chunk id -> metadata keys its stored version has and the new one must lose."""
-    old_keys = {s.id: set(s.metadata) for s in old}
-    out: dict[str, list[str]] = {}
-    for c in new:
-        kept = {k for k, v in c.metadata.items() if v is not None and v != [] and v != ()}
-        gone = sorted(old_keys.get(c.id, set()) - kept)
-        if gone:
-            out[c.id] = gone
-    return out

@@ -2,20 +2,24 @@
 
 One run:
 
-1. take the data directory's lock (``state_dir``; a second sync refuses with
-   ``SyncLockedError``, a dead holder's lock is taken over);
+1. take the data directory's lock (``state_dir``) and a lease in the store that excludes
+   any overlapping sync on the same collection from any host (``_lease``; a second sync
+   refuses with ``SyncLockedError``, a dead holder's lock is taken over);
 2. list the spaces in scope, the label -> content mapping and the attachments;
-3. per space, enumerate content without bodies and compare it with the store's manifest
-   and the stored chunk metadata: new / changed (version, or a document a crash left
-   half-written) -> fetch, convert, chunk, embed only chunks whose text hash is new;
-   label, breadcrumb or move changes -> metadata rewrite with the stored vectors;
+3. per space, enumerate content without bodies and plan it against the store's manifest
+   and the stored chunk metadata (``_plan``, pure): new / changed (version, or a document
+   a crash left half-written) -> fetch, convert, chunk, embed only chunks whose text hash
+   is new; label, breadcrumb or move changes -> metadata rewrite with the stored vectors;
    unchanged -> nothing;
 4. fetch/convert/embed/write overlap in a bounded pipeline (``_pipeline``); the people
    mentioned in a fetched batch that this run has not met yet are looked up in one bulk
    request, so mentions are indexed as "@Display Name" (``_users``);
 5. delete what is gone - only in spaces whose enumeration finished, and spaces that
-   disappeared only when the space listing itself succeeded;
-6. rebuild the lexical index if anything changed, record ``last_sync_at``.
+   disappeared only when the space listing itself succeeded; a kind the run does not
+   index (attachments off, no custom types) is deleted as listed-empty;
+6. rebuild the lexical index if anything changed, record ``last_sync_at`` and the
+   lexical stamp in the store (a failure there fails the run: API servers on other hosts
+   rely on that stamp to reload).
 
 Truth lives in the store (chunk metadata), so a rerun after ``kill -9`` converges to
 exactly the index a clean sync builds, on this machine or another.
@@ -29,26 +33,28 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from ragconf.confluence.urls import site_origin
-from ragconf.sync._documents import (
-    DOC_HASH,
-    Item,
-    SpaceInfo,
-    doc_hash,
-    normalise_labels,
-    stored_doc,
-)
-from ragconf.sync._enumerate import label_map, list_attachments, list_space
+from ragconf.index.types import Embedder, LexicalIndex, ManifestEntry, Metadata
+from ragconf.sync._documents import Item, SpaceInfo
+from ragconf.sync._enumerate import AttachmentMap, label_map, list_attachments, list_space
+from ragconf.sync._lease import StoreLease
 from ragconf.sync._pipeline import Pipeline
-from ragconf.sync._report import Progress, SpaceReport, SyncReport
+from ragconf.sync._plan import Change, Step, plan_deletions, plan_items
+from ragconf.sync._report import Outcome, Progress, SpaceReport, SyncReport
 from ragconf.sync._state import SyncLock, SyncState
 from ragconf.sync._users import UserNames
-from ragconf.sync._work import Job, Stages
+from ragconf.sync._work import Fetched, Job, JobKind, Stages
+from ragconf.sync.protocols import (
+    ContentSource,
+    Converter,
+    DocumentChunker,
+    Extract,
+    SyncStore,
+)
 
 __all__ = ["DEFAULT_CUSTOM_TYPES", "SpaceReport", "SyncReport", "Syncer"]
 
@@ -61,6 +67,15 @@ ATTACHMENT_BATCH = 16  # downloads per job: bounds the bytes held in the queues
 CLASSIFY_BATCH = 500  # stored chunk metadata read per store call
 
 
+@dataclass
+class _Listed:
+    """What the listings of one run found: keys seen and which listings completed."""
+
+    seen: set[str] = field(default_factory=set)
+    #: (space id, kind) -> whether that listing ran to the end
+    complete: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+
 class Syncer:
     """Keep the index in step with Confluence; see the module docstring for one run.
 
@@ -68,18 +83,22 @@ class Syncer:
     >>> syncer = Syncer(conf, store, HashEmbedder(), None, state_dir=tmp / "sync",
     ...                 space_keys=["ENG"], attachments=False)               # doctest: +SKIP
     >>> syncer.run().to_dict()["added"]                                      # doctest: +SKIP
+
+    ``users``: display names known up front (account id -> name); they win over
+    Confluence's, and the rest are looked up during the run when the converter declares
+    ``uses_user_names``. ``lease_ttl_s``: how long the store lease outlives its holder.
     """
 
     def __init__(
         self,
-        confluence: Any,
-        store: Any,
-        embedder: Any,
-        lexical: Any,
+        confluence: ContentSource,
+        store: SyncStore,
+        embedder: Embedder,
+        lexical: LexicalIndex | None,
         *,
         state_dir: Path,
-        chunker: Any = None,
-        converter: Any = None,
+        chunker: DocumentChunker | None = None,
+        converter: Converter | None = None,
         space_keys: Sequence[str] | None = None,
         attachments: bool = True,
         progress: Progress | None = None,
@@ -89,7 +108,8 @@ class Syncer:
         fetch_workers: int = 4,
         embed_batch: int = 128,
         max_attachment_bytes: int = 20 * 1024 * 1024,
-        extract: Callable[..., str | None] | None = None,
+        extract: Extract | None = None,
+        lease_ttl_s: float = 60.0,
     ) -> None:
         self.conf, self.store, self.embedder, self.lexical = confluence, store, embedder, lexical
         self.state_dir = Path(state_dir)
@@ -101,21 +121,19 @@ class Syncer:
             from ragconf.convert.storage import StorageConverter
 
             converter = StorageConverter(users)
-        self.chunker, self.converter = chunker, converter
-        # names given up front win over Confluence's; the rest are looked up each run
-        known = getattr(converter, "users", None)
-        self._known_users = dict(known) if isinstance(known, Mapping) else None
+        self.chunker: DocumentChunker = chunker
+        self.converter: Converter = converter
+        self.users = dict(users or {})
         self.space_keys = list(space_keys) if space_keys else None
         self.attachments = attachments
         self.progress = progress
         self.custom_types = list(custom_types)
-        self.site_url = site_url or getattr(confluence, "origin", None) or site_origin(
-            confluence.api_url
-        )
+        self.site_url = site_url or confluence.origin
         self.fetch_workers = fetch_workers
         self.embed_batch = embed_batch
         self.max_attachment_bytes = max_attachment_bytes
         self.extract = extract
+        self.lease_ttl_s = lease_ttl_s
         self.seen: set[str] = set()
 
     # -- one run ----------------------------------------------------------------------------
@@ -125,7 +143,9 @@ class Syncer:
         started = time.monotonic()
         requests0 = _requests(self.conf)
         report = SyncReport(full=full, progress=self.progress)
-        with SyncLock(self.state_dir):
+        with SyncLock(self.state_dir), StoreLease(
+            self.store, self.space_keys, ttl_s=self.lease_ttl_s
+        ) as lease:
             state = SyncState(self.state_dir)
             report.resumed = state.interrupted_run() is not None
             spaces, listed_all = self._spaces(report)
@@ -133,9 +153,10 @@ class Syncer:
             for s in spaces:
                 report.spaces[s.id] = SpaceReport(key=s.key, id=s.id, name=s.name)
             scope = None if listed_all else [s.id for s in spaces]
-            complete = self._sync_spaces(spaces, scope, full, report, state)
+            listed = self._sync_spaces(spaces, scope, full, report, state, lease)
             finishing = time.perf_counter()
-            self._delete_gone(scope, listed_all, complete, report)
+            lease.check()  # nothing is deleted or published by a sync that lost its lease
+            self._delete_gone(scope, listed_all, listed, report)
             self._finish(report, spaces)
             report.stage_seconds["finish"] = time.perf_counter() - finishing
             report.duration_s = time.monotonic() - started
@@ -159,15 +180,15 @@ class Syncer:
         full: bool,
         report: SyncReport,
         state: SyncState,
-    ) -> dict[tuple[str, str], bool]:
-        """Enumerate, classify and feed the pipeline; returns which listings completed."""
+        lease: StoreLease,
+    ) -> _Listed:
+        """Enumerate, plan and feed the pipeline; returns what the listings saw."""
         started = time.perf_counter()
         manifest = self.store.manifest(scope)
-        mapper = getattr(self.conf, "map_concurrent", None)
-        labels = label_map(self.conf, [s.id for s in spaces], mapper) if spaces else {}
+        labels = label_map(self.conf, [s.id for s in spaces]) if spaces else {}
         if labels is None:
             report.warn("labels could not be listed; stored labels are kept this run")
-        atts: dict[str, list[Any]] | None = None
+        atts: AttachmentMap | None = None
         atts_ok = False
         if self.attachments:
             atts, atts_ok, problem = list_attachments(self.conf)
@@ -183,18 +204,19 @@ class Syncer:
             extract=extract, max_attachment_bytes=self.max_attachment_bytes,
             users=self._user_names(),
         )
-        pipeline = Pipeline(
+        pipeline: Pipeline[Job, Fetched] = Pipeline(
             fetch=stages.fetch, convert=stages.convert, embed=stages.embed, write=stages.write,
             fetch_workers=self.fetch_workers, embed_batch=self.embed_batch,
         )
-        complete: dict[tuple[str, str], bool] = {}
-        self.seen = set()
+        listed = _Listed()
+        self.seen = listed.seen
         listing_s = 0.0
         custom_types = list(self.custom_types)
         prepare_s = time.perf_counter() - started
         pipeline.start()
         try:
             for space in spaces:
+                lease.check()
                 started = time.perf_counter()
                 listing = list_space(
                     self.conf, space, site_url=self.site_url, labels=labels,
@@ -205,9 +227,9 @@ class Syncer:
                 for warning in listing.warnings:
                     report.warn(warning)
                 for kind, ok in listing.complete.items():
-                    complete[(space.id, kind)] = ok
+                    listed.complete[(space.id, kind)] = ok
                 report.documents_seen += len(listing.items)
-                self.seen.update(it.key for it in listing.items)
+                listed.seen.update(it.key for it in listing.items)
                 if self.progress is not None:
                     self.progress("listing", report.documents_seen, None)
                 listing_s += time.perf_counter() - started
@@ -219,79 +241,52 @@ class Syncer:
         finally:
             pipeline.close()
             report.stage_seconds = {"prepare": prepare_s, "listing": listing_s, **pipeline.busy}
-        return complete
+        return listed
 
     def _plan(
         self,
         items: list[Item],
-        manifest: Mapping[str, Mapping[str, Any]],
+        manifest: Mapping[str, ManifestEntry],
         full: bool,
         report: SyncReport,
-        pipeline: Pipeline,
+        pipeline: Pipeline[Job, Fetched],
         stages: Stages,
     ) -> None:
-        """Classify items against the store and submit fetch jobs for those that changed."""
-        jobs: dict[tuple[str, str | None], list[Item]] = {}
+        """Plan items against the store (``_plan``) and submit jobs for those that changed."""
+        jobs: dict[tuple[JobKind, str | None], list[Step]] = {}
 
-        def submit(kind: str, ctype: str | None, batch: list[Item]) -> None:
-            report.planned(len(batch))
-            pipeline.submit(Job(kind, batch, ctype))
+        def submit(kind: JobKind, ctype: str | None, steps: list[Step]) -> None:
+            report.planned(len(steps))
+            pipeline.submit(Job(kind, tuple(steps), ctype))
 
-        def queue(kind: str, it: Item) -> None:
-            key = (kind, it.custom_type)
-            jobs.setdefault(key, []).append(it)
+        def queue(kind: JobKind, step: Step) -> None:
+            key = (kind, step.item.custom_type)
+            jobs.setdefault(key, []).append(step)
             limit = ATTACHMENT_BATCH if kind == "attachment" else BATCH
             if len(jobs[key]) >= limit:
-                submit(kind, it.custom_type, jobs.pop(key))
+                submit(kind, step.item.custom_type, jobs.pop(key))
 
         for start in range(0, len(items), CLASSIFY_BATCH):
             batch = items[start : start + CLASSIFY_BATCH]
-            ids = [c for it in batch for c in (manifest.get(it.key) or {}).get("chunk_ids", ())]
+            ids = [c for it in batch for c in manifest.get(it.key, {}).get("chunk_ids", ())]
             with stages.store_lock:
                 metas = {s.id: s.metadata for s in self.store.get(ids)} if ids else {}
-            for it in batch:
-                action = self._classify(it, manifest.get(it.key), metas, full)
-                if action == "unchanged":
-                    report.count(it.space.id, "unchanged")
+            for step in plan_items(batch, manifest, metas, full=full):
+                if step.change is Change.UNCHANGED:
+                    report.count(step.item.space.id, Outcome.UNCHANGED)
+                elif step.change is Change.METADATA:
+                    queue("metadata", step)
                 else:
-                    queue("metadata" if action == "metadata" else it.kind, it)
+                    queue(step.item.kind, step)
         for (kind, ctype), rest in jobs.items():
             submit(kind, ctype, rest)
 
-    @staticmethod
-    def _classify(
-        it: Item, entry: Mapping[str, Any] | None, metas: Mapping[str, dict], full: bool
-    ) -> str:
-        """new | rebuild | metadata | unchanged, from the manifest and stored chunk metadata."""
-        if entry is None:
-            return "new"
-        chunk_ids = list(entry.get("chunk_ids", ()))
-        it.old_chunks = {c: str(metas.get(c, {}).get("text_hash", "")) for c in chunk_ids}
-        stored = stored_doc(it.kind, it.id, chunk_ids, metas)
-        from_map = it.labels_known
-        if stored is not None and not from_map:  # no label map: keep the stored labels
-            it.meta["labels"] = normalise_labels(stored.metadata.get("labels"))
-            it.meta[DOC_HASH] = doc_hash(it.meta)
-        if (
-            full
-            or stored is None  # a crash left it half-written
-            or stored.metadata.get("version") != it.meta.get("version")
-            or (stored.doc_hash != it.meta[DOC_HASH] and _text_changed(it, stored.metadata))
-        ):
-            it.labels_known = from_map  # a rebuild asks Confluence for the real labels
-            return "rebuild"
-        if stored.doc_hash == it.meta[DOC_HASH]:
-            return "unchanged"
-        return "metadata"  # labels, breadcrumbs, space or parent changed: same text
-
     def _user_names(self) -> UserNames | None:
-        """This run's display-name cache, shared with the converter (None: it has no
-        ``users`` mapping to fill, so looking names up would be wasted requests)."""
-        if self._known_users is None:
+        """This run's display-name lookups (None: the converter renders no names, so
+        looking them up would be wasted requests)."""
+        if not self.converter.uses_user_names:
             return None
-        names = UserNames(self.conf, self._known_users)
-        self.converter.users = names.names
-        return names
+        return UserNames(self.conf, self.users)
 
     # -- deletions and the end of the run -------------------------------------------------
 
@@ -299,39 +294,33 @@ class Syncer:
         self,
         scope: list[str] | None,
         listed_all: bool,
-        complete: Mapping[tuple[str, str], bool],
+        listed: _Listed,
         report: SyncReport,
     ) -> None:
-        """Delete documents no complete listing saw any more (re-read: another worker may
-        have moved one into its own space meanwhile)."""
-        doomed: list[str] = []
-        listed = set(report.spaces)
-        for key, entry in self.store.manifest(scope).items():
-            if key in self.seen:
-                continue
-            kind = key.split(":", 1)[0]
-            space_id = str(entry.get("space_id", ""))
-            if space_id in listed:
-                if not complete.get((space_id, kind), False):
-                    report.spaces[space_id].deletions_skipped = True
-                    continue
-            elif not listed_all:
-                continue  # outside this run's scope
-            elif space_id not in report.spaces:  # the space left a listing that succeeded
-                report.spaces[space_id] = self._gone_space(space_id, entry)
-            doomed += list(entry.get("chunk_ids", ()))
-            report.count(space_id, "deleted")
+        """Delete documents no complete listing saw any more (the manifest is re-read:
+        another worker may have moved one into its own space meanwhile)."""
+        plan = plan_deletions(
+            self.store.manifest(scope), seen=listed.seen, complete=listed.complete,
+            listed=set(report.spaces), listed_all=listed_all,
+        )
+        for space_id in plan.skipped:
+            report.spaces[space_id].deletions_skipped = True
+        for d in plan.deletions:
+            if d.space_id not in report.spaces:  # the space left a listing that succeeded
+                report.spaces[d.space_id] = self._gone_space(d.space_id, d.chunk_ids)
+            report.count(d.space_id, Outcome.DELETED)
+        doomed = plan.chunk_ids
         for start in range(0, len(doomed), 1000):
             self.store.delete(doomed[start : start + 1000])
 
-    def _gone_space(self, space_id: str, entry: Mapping[str, Any]) -> SpaceReport:
+    def _gone_space(self, space_id: str, chunk_ids: Sequence[str]) -> SpaceReport:
         key = f"(space {space_id})"
-        ids = list(entry.get("chunk_ids", ()))[:1]
-        for s in self.store.get(ids) if ids else ():
+        for s in self.store.get(list(chunk_ids[:1])) if chunk_ids else ():
             key = str(s.metadata.get("space_key") or key)
         return SpaceReport(key=key, id=space_id, name="(no longer visible)")
 
     def _finish(self, report: SyncReport, spaces: list[SpaceInfo]) -> None:
+        meta: Metadata = {}
         if self.lexical is not None:
             # a run killed after writing chunks but before saving BM25 leaves it stale, and
             # its rerun may find nothing left to change: rebuild after any interrupted run
@@ -339,39 +328,18 @@ class Syncer:
             if report.changed_index or stale:
                 self.lexical.rebuild(self.store.iter_all())
                 self.lexical.save()
-        meta: dict[str, Any] = {}
-        stamp = getattr(self.lexical, "stamp", None)
-        if stamp:
-            # API servers on other hosts reload their BM25 copy when this stamp moves
-            meta["lexical_stamp"] = str(stamp)
-        try:
-            self.store.set_meta(
-                **meta,
-                last_sync_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-                last_sync_spaces=",".join(s.key for s in spaces),
-                last_sync_full=report.full,
-            )
-        except Exception as exc:  # bookkeeping only; the index itself is written
-            report.warn(f"could not record last_sync_at ({type(exc).__name__}: {exc})")
+            if self.lexical.stamp:
+                # API servers on other hosts reload their BM25 copy when this stamp moves
+                meta["lexical_stamp"] = str(self.lexical.stamp)
+        # not bookkeeping only: the stamp is how other hosts learn of this run's BM25, so
+        # a failure here fails the run (StoreError) and the next run records it again
+        self.store.set_meta(
+            **meta,
+            last_sync_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            last_sync_spaces=",".join(s.key for s in spaces),
+            last_sync_full=report.full,
+        )
 
 
-#: document fields that appear in the chunk text (the title prefix; an attachment's
-#: metadata section): when they change the chunks are rebuilt, with their vectors reused
-_TEXT_FIELDS = {
-    "attachment": ("title", "media_type", "file_size", "comment", "container_title", "labels"),
-}
-
-
-def _text_changed(it: Item, stored: Mapping[str, Any]) -> bool:
-    for name in _TEXT_FIELDS.get(it.kind, ("title",)):
-        old, new = stored.get(name), it.meta.get(name)
-        if name == "labels":
-            old, new = normalise_labels(old), normalise_labels(new)
-        if old != new:
-            return True
-    return False
-
-
-def _requests(conf: Any) -> int:
-    stats = getattr(conf, "stats", None) or {}
-    return int(stats.get("requests", 0))
+def _requests(conf: ContentSource) -> int:
+    return int(conf.stats.get("requests", 0))

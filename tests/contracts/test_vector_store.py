@@ -6,6 +6,7 @@ search over the same vectors, with SearchFilters.matches as the filter oracle.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,16 @@ import pytest
 from ragconf.errors import StoreError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.store import ChromaStore, open_store
-from ragconf.index.types import Chunk, Hit, SearchFilters, VectorStore, chunk_id, text_hash
+from ragconf.index.types import (
+    Chunk,
+    Hit,
+    LeaseRecord,
+    LeaseStore,
+    SearchFilters,
+    VectorStore,
+    chunk_id,
+    text_hash,
+)
 from tests.fixtures.stores import StoreFactory
 
 SPACES = [("S1", "ENG"), ("S2", "OPS"), ("S3", "HR")]
@@ -294,6 +304,49 @@ def test_meta_is_kept_and_hnsw_config_survives(any_store: ChromaStore) -> None:
     assert hnsw["space"] == "cosine"
     assert hnsw["ef_search"] == any_store.hnsw["ef_search"]
     assert hnsw["max_neighbors"] == any_store.hnsw["max_neighbors"]
+
+
+def test_set_meta_merges_and_none_removes(any_store: ChromaStore) -> None:
+    any_store.set_meta(a="1", b=2)
+    any_store.set_meta(b=None, c=True)
+    meta = any_store.get_meta()
+    assert meta["a"] == "1" and "b" not in meta and meta["c"] is True
+
+
+def test_manifest_entries_name_their_space_and_ordered_chunks(filled: Any) -> None:
+    store, chunks, _ = filled
+    for key, entry in store.manifest(["S2"]).items():
+        kind, cid = key.split(":")
+        mine = [c for c in chunks if c.metadata["content_id"] == cid]
+        assert entry["chunk_ids"] == [c.id for c in mine]
+        assert entry["space_id"] == "S2" and entry["space_key"] == "OPS"
+        assert entry["title"] == mine[0].metadata["title"] and kind == mine[0].metadata[
+            "content_type"]
+
+
+def _lease(store: ChromaStore, token: str, scopes: tuple[str, ...] = ("*",)) -> LeaseRecord:
+    return LeaseRecord(token=token, collection=store.name, scopes=scopes, host="h", pid=7,
+                       started_at=1.5, expires_at=2.5)
+
+
+def test_lease_rows_are_kept_per_collection(any_store_factory: StoreFactory) -> None:
+    store = any_store_factory()
+    other = any_store_factory(model_name=f"{store.model_name}-other")
+    assert isinstance(store, LeaseStore) and store.lease_settle_s > 0
+    a, b = _lease(store, "tok-a", ("ENG", "OPS")), _lease(store, "tok-b")
+    store.put_lease(a)
+    store.put_lease(b)
+    other.put_lease(_lease(other, "tok-c"))
+    assert sorted(store.leases(), key=lambda r: r.token) == [a, b]  # round trip, all fields
+    held = dataclasses.replace(a, held=True, expires_at=9.0)
+    store.put_lease(held)  # rewrites only its own row
+    assert sorted(store.leases(), key=lambda r: r.token) == [held, b]
+    store.drop_lease("tok-a")
+    store.drop_lease("tok-unknown")
+    assert store.leases() == [b] and [r.token for r in other.leases()] == ["tok-c"]
+    assert store.count() == 0  # lease rows are not chunks
+    store.drop_lease("tok-b")
+    other.drop_lease("tok-c")
 
 
 def test_iter_all_pages_through_everything(filled: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ragconf.errors import StoreError
+from ragconf.index.store._leases import ChromaLeases
 from ragconf.index.store._meta import (
     chunk_ids_by_content,
     collection_name,
@@ -27,7 +28,7 @@ from ragconf.index.store._meta import (
     upsert_columns,
 )
 from ragconf.index.store._query import FILTER_STRATEGIES, ChromaSearch, in_clauses
-from ragconf.index.types import Chunk, StoredChunk
+from ragconf.index.types import Chunk, ManifestEntry, Metadata, StoredChunk
 
 __all__ = ["DEFAULT_HNSW", "ChromaStore", "collection_name", "open_store"]
 
@@ -97,8 +98,9 @@ def open_store(
     )
 
 
-class ChromaStore(ChromaSearch):
-    """One Chroma collection per embedding model; implements ``types.VectorStore``.
+class ChromaStore(ChromaSearch, ChromaLeases):
+    """One Chroma collection per embedding model; implements ``types.VectorStore`` and
+    ``types.LeaseStore`` (the sync lock's records, in a small collection beside it).
 
     >>> store = open_store(tmp_path, model_name="hash-64", dimension=64)   # doctest: +SKIP
     >>> store.count()                                                      # doctest: +SKIP
@@ -142,6 +144,9 @@ class ChromaStore(ChromaSearch):
         self._generation = 0
         self._stats_cache: tuple[tuple[Any, ...], float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
+        self._lease_lock = threading.Lock()
+        # a server answers over the network (and other hosts write to it): more slack
+        self.lease_settle_s = 0.1 if location.startswith("embedded:") else 0.5
         with self._errors("open collection"):
             self._col = client.get_or_create_collection(
                 self.name,
@@ -316,7 +321,7 @@ class ChromaStore(ChromaSearch):
         """content_id -> its chunk ids (by chunk_index); content without chunks is left out."""
         return chunk_ids_by_content(self._scan_metadata(in_clauses("content_id", content_ids)))
 
-    def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, ManifestEntry]:
         """``"type:id"`` -> {"version", "chunk_ids", "space_id", "updated_at", ...} from chunks.
 
         ``version`` is the lowest over the document's chunks, so a document caught half-way
@@ -328,7 +333,7 @@ class ChromaStore(ChromaSearch):
             wheres = in_clauses("space_id", space_ids)  # [] (no spaces): an empty manifest
         return manifest_from(self._scan_metadata(wheres))
 
-    def get_meta(self) -> dict[str, Any]:
+    def get_meta(self) -> Metadata:
         """Collection-level metadata (model, dimension, last_sync_at, lexical_stamp, ...)."""
         with self._errors("get collection"):
             col = self._client.get_collection(self.name, embedding_function=None)

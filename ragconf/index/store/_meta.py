@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from ragconf.errors import StoreError
-from ragconf.index.types import Chunk, StoredChunk
+from ragconf.index.keys import doc_key
+from ragconf.index.types import Chunk, ManifestEntry, StoredChunk
 
 __all__ = [
     "chunk_ids_by_content",
@@ -167,18 +168,18 @@ def metadata_updates(
     return [(i, u) for i, u in zip(ids, updates, strict=True) if u]
 
 
-def manifest_from(chunks: Iterable[StoredChunk]) -> dict[str, dict[str, Any]]:
+def manifest_from(chunks: Iterable[StoredChunk]) -> dict[str, ManifestEntry]:
     """Per-document summary of chunk metadata, keyed ``"content_type:content_id"``.
 
     ``version`` is the lowest over a document's chunks, so a document caught half-way
     through a rewrite (a crash between writing new chunks and deleting old ones) looks
     stale and gets synced again.
     """
-    docs: dict[str, dict[str, Any]] = {}
+    docs: dict[str, ManifestEntry] = {}
     parts: dict[str, list[tuple[int, str]]] = {}
     for chunk in chunks:
         md = chunk.metadata
-        key = f"{md.get('content_type')}:{md.get('content_id')}"
+        key = doc_key(str(md.get("content_type")), str(md.get("content_id")))
         version = md.get("version")
         entry = docs.get(key)
         if entry is None:
@@ -220,7 +221,7 @@ def stats_from(metadatas: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         chunks += 1
         by_space[str(md.get("space_key") or "")] += 1
         by_type[str(md.get("content_type") or "")] += 1
-        docs.add(f"{md.get('content_type')}:{md.get('content_id')}")
+        docs.add(doc_key(str(md.get("content_type")), str(md.get("content_id"))))
     return {
         "chunks": chunks,
         "documents": len(docs),
