@@ -220,6 +220,12 @@ def _rebuilder(lexical: LexicalIndex, store: VectorStore) -> Callable[[], Lexica
     """Rebuild a fresh index of the same class from the store's chunks (a background job)."""
 
     def rebuild() -> LexicalIndex:
+        if lexical.capabilities.documents:
+            # the store was synced from another host: copy what differs (O(changed) writes)
+            from ragconf.index.lexical_sqlite import reconcile
+
+            reconcile(lexical, store)
+            return lexical
         path = getattr(lexical, "path", None)
         fresh: Any = type(lexical)(path) if path is not None else type(lexical)()  # type: ignore[call-arg]
         fresh.rebuild(store.iter_all())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -26,6 +27,8 @@ __all__ = [
     "Document",
     "Embedder",
     "Hit",
+    "LexicalBatch",
+    "LexicalCapabilities",
     "LexicalIndex",
     "SearchFilters",
     "Section",
@@ -165,14 +168,57 @@ class VectorStore(Protocol):
     def count(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class LexicalCapabilities:
+    """What a lexical index can do beyond searching; callers branch on these, never on
+    attribute probing.
+
+    ``incremental``: a batch costs O(changed chunks) (else every commit rebuilds it all).
+    ``shared``: other processes opening the same ``path`` see a commit on their next
+    search (else they must reload). ``scoped_statistics``: with ``filters.space_ids`` set,
+    BM25 statistics (N, average length, document frequencies) come from those spaces only,
+    and no work is done on chunks outside them. ``documents``: ``manifest``/``metadata``
+    answer what the sync needs to classify content without reading the vector store.
+    """
+
+    incremental: bool
+    shared: bool
+    scoped_statistics: bool
+    documents: bool
+
+
+@runtime_checkable
+class LexicalBatch(Protocol):
+    """Changes that become visible together, when the batch's context exits cleanly."""
+
+    def upsert(self, chunks: Sequence[Chunk | StoredChunk]) -> None: ...
+
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+
 @runtime_checkable
 class LexicalIndex(Protocol):
-    """BM25 over the same chunks as the vector store, persisted beside it."""
+    """BM25 over the same chunks as the vector store; holds each chunk's text and metadata.
 
-    def rebuild(self, chunks: Iterable[StoredChunk]) -> None: ...
+    Implementations: ``ragconf.index.lexical_sqlite.SqliteLexicalIndex`` (incremental, the
+    default) and ``ragconf.index.lexical.BM25Index`` (bm25s, rebuilt per commit). One
+    contract suite (tests/contracts/test_lexical_index.py) runs against both.
+    """
+
+    capabilities: LexicalCapabilities
+
+    def __len__(self) -> int: ...
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[Hit]: ...
 
-    def save(self) -> None: ...
+    def lookup(self, ids: Sequence[str]) -> dict[str, Hit]: ...
 
-    def __len__(self) -> int: ...
+    def mask_ids(self, ids: Sequence[str], filters: SearchFilters) -> list[bool | None]: ...
+
+    def batch(self) -> AbstractContextManager[LexicalBatch]: ...
+
+    def rebuild(self, chunks: Iterable[StoredChunk | Chunk]) -> None: ...
+
+    def refresh(self) -> bool: ...
+
+    def save(self) -> None: ...

@@ -1,6 +1,10 @@
-"""Keeps the BM25 index in step with the vector store without rebuilding it per query.
+"""Keeps the lexical index in step with the vector store without rebuilding it per query.
 
-The index is loaded once at startup. A sync saves a fresh BM25 version and, when the sync
+An index whose ``capabilities.shared`` is true (``SqliteLexicalIndex``) is caught up on
+every call: it reads the generation of its database and, when a sync (this process or
+another on the same data dir) committed since, only the chunk rows that sync changed.
+
+For a rebuilding index (bm25s), the index is loaded once at startup. A sync saves a fresh BM25 version and, when the sync
 records it, names its *stamp* in the store's collection metadata
 (``store.get_meta()["lexical_stamp"]``). On a search, at most once every ``check_interval_s``
 seconds, the holder asks whether the loaded index is stale:
@@ -100,6 +104,12 @@ class LexicalHolder:
         return self._current
 
     def __call__(self) -> LexicalIndex:
+        current = self._current
+        if current.capabilities.shared:
+            try:
+                current.refresh()  # O(changed chunks) when a sync committed, else one read
+            except Exception:  # a locked or broken file: answer from what is held
+                log.warning("refreshing the lexical index failed", exc_info=True)
         now = time.monotonic()
         if now - self._last_check >= self.check_interval_s:
             self._last_check = now

@@ -97,12 +97,14 @@ class Stages:
         extract: Callable[..., str | None],
         max_attachment_bytes: int,
         users: UserNames | None = None,
+        lexical: Any = None,
     ) -> None:
         self.conf, self.store, self.embedder = conf, store, embedder
         self.converter, self.chunker, self.report = converter, chunker, report
         self.extract = extract
         self.max_attachment_bytes = max_attachment_bytes
         self.users = users  # fills the converter's display names, batch by batch
+        self.lexical = lexical  # the run's lexical batch (sync._lexical.LexicalSync)
         # one store call at a time: the writer and the fetchers share the client
         self.store_lock = threading.Lock()
 
@@ -366,6 +368,9 @@ class Stages:
                 self.store.delete(stale)  # ... then the ones the new version no longer has
             if meta_ids:
                 self.store.update_metadata(meta_ids, metas)
+            if self.lexical is not None:  # the same changes, committed at the end of the run
+                self.lexical.upsert([c for d in docs for c in d.chunks])
+                self.lexical.delete(stale)
 
 
 def _too_large(cap: int) -> str:

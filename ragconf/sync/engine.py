@@ -44,6 +44,7 @@ from ragconf.sync._documents import (
     stored_doc,
 )
 from ragconf.sync._enumerate import label_map, list_attachments, list_space
+from ragconf.sync._lexical import LexicalSync
 from ragconf.sync._pipeline import Pipeline
 from ragconf.sync._report import Progress, SpaceReport, SyncReport
 from ragconf.sync._state import SyncLock, SyncState
@@ -117,6 +118,7 @@ class Syncer:
         self.max_attachment_bytes = max_attachment_bytes
         self.extract = extract
         self.seen: set[str] = set()
+        self._lex = LexicalSync(lexical, store)
 
     # -- one run ----------------------------------------------------------------------------
 
@@ -128,14 +130,17 @@ class Syncer:
         with SyncLock(self.state_dir):
             state = SyncState(self.state_dir)
             report.resumed = state.interrupted_run() is not None
+            self._lex = LexicalSync(self.lexical, self.store)
+            self._lex.prepare(report.resumed)
             spaces, listed_all = self._spaces(report)
             state.begin([s.key for s in spaces], full=full)
             for s in spaces:
                 report.spaces[s.id] = SpaceReport(key=s.key, id=s.id, name=s.name)
             scope = None if listed_all else [s.id for s in spaces]
-            complete = self._sync_spaces(spaces, scope, full, report, state)
-            finishing = time.perf_counter()
-            self._delete_gone(scope, listed_all, complete, report)
+            with self._lex.run_batch():  # the lexical changes commit together, at the end
+                complete = self._sync_spaces(spaces, scope, full, report, state)
+                finishing = time.perf_counter()
+                self._delete_gone(scope, listed_all, complete, report)
             self._finish(report, spaces)
             report.stage_seconds["finish"] = time.perf_counter() - finishing
             report.duration_s = time.monotonic() - started
@@ -162,7 +167,7 @@ class Syncer:
     ) -> dict[tuple[str, str], bool]:
         """Enumerate, classify and feed the pipeline; returns which listings completed."""
         started = time.perf_counter()
-        manifest = self.store.manifest(scope)
+        manifest = self._lex.manifest(scope)
         mapper = getattr(self.conf, "map_concurrent", None)
         labels = label_map(self.conf, [s.id for s in spaces], mapper) if spaces else {}
         if labels is None:
@@ -181,7 +186,7 @@ class Syncer:
         stages = Stages(
             self.conf, self.store, self.embedder, self.converter, self.chunker, report,
             extract=extract, max_attachment_bytes=self.max_attachment_bytes,
-            users=self._user_names(),
+            users=self._user_names(), lexical=self._lex,
         )
         pipeline = Pipeline(
             fetch=stages.fetch, convert=stages.convert, embed=stages.embed, write=stages.write,
@@ -248,7 +253,7 @@ class Syncer:
             batch = items[start : start + CLASSIFY_BATCH]
             ids = [c for it in batch for c in (manifest.get(it.key) or {}).get("chunk_ids", ())]
             with stages.store_lock:
-                metas = {s.id: s.metadata for s in self.store.get(ids)} if ids else {}
+                metas = self._lex.metadata(ids)
             for it in batch:
                 action = self._classify(it, manifest.get(it.key), metas, full)
                 if action == "unchanged":
@@ -306,7 +311,7 @@ class Syncer:
         have moved one into its own space meanwhile)."""
         doomed: list[str] = []
         listed = set(report.spaces)
-        for key, entry in self.store.manifest(scope).items():
+        for key, entry in self._lex.manifest(scope).items():
             if key in self.seen:
                 continue
             kind = key.split(":", 1)[0]
@@ -321,8 +326,10 @@ class Syncer:
                 report.spaces[space_id] = self._gone_space(space_id, entry)
             doomed += list(entry.get("chunk_ids", ()))
             report.count(space_id, "deleted")
+        doomed = self._lex.still_there(None if listed_all else scope, doomed)
         for start in range(0, len(doomed), 1000):
             self.store.delete(doomed[start : start + 1000])
+            self._lex.delete(doomed[start : start + 1000])
 
     def _gone_space(self, space_id: str, entry: Mapping[str, Any]) -> SpaceReport:
         key = f"(space {space_id})"
@@ -332,7 +339,7 @@ class Syncer:
         return SpaceReport(key=key, id=space_id, name="(no longer visible)")
 
     def _finish(self, report: SyncReport, spaces: list[SpaceInfo]) -> None:
-        if self.lexical is not None:
+        if self.lexical is not None and not self._lex.incremental:
             # a run killed after writing chunks but before saving BM25 leaves it stale, and
             # its rerun may find nothing left to change: rebuild after any interrupted run
             stale = report.resumed or len(self.lexical) != self.store.count()

@@ -308,6 +308,10 @@ class ChromaStore(ChromaSearch):
                     out[cid] = str(md["text_hash"])
         return out
 
+    def iter_metadata(self) -> Iterator[StoredChunk]:
+        """Every chunk's id and metadata (no text, no vector), page by page."""
+        return self._scan_metadata([None])
+
     def _scan_metadata(self, wheres: Iterable[dict[str, Any] | None]) -> Iterator[StoredChunk]:
         for where in wheres:
             yield from self._scan(["metadatas"], where, self.max_batch_size)

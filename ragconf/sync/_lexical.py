@@ -1,0 +1,108 @@
+"""The sync's side of the lexical index: one batch per run, and reading the index's own
+manifest instead of scanning the vector store.
+
+With an index whose ``capabilities.documents`` is true (``SqliteLexicalIndex``) and that
+agrees with the store, a run classifies content from the index (SQLite, local) and never
+scans the store's metadata: a no-change run costs the listing. The index agrees with the
+store when the last run finished (its batch commits after the store writes) and the chunk
+counts match; otherwise (first run on an old data dir, a run killed between the two, a
+store written by another worker) :meth:`LexicalSync.prepare` compares the two manifests
+and copies the documents that differ from the store into the index, in one batch.
+
+Every chunk the run writes to the store goes into the run's batch in the same step, every
+deletion too; the batch commits at the end of the run, so a search sees the index of the
+previous run or of this one, never half of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from ragconf.index.lexical_sqlite import reconcile
+from ragconf.index.types import Chunk, LexicalBatch
+
+__all__ = ["LexicalSync"]
+
+log = logging.getLogger("ragconf.sync")
+
+
+class LexicalSync:
+    """Wraps the run's lexical index (or None) and the store it mirrors."""
+
+    def __init__(self, lexical: Any, store: Any) -> None:
+        self.lexical = lexical
+        self.store = store
+        caps = getattr(lexical, "capabilities", None)
+        self.incremental = bool(caps and caps.incremental)
+        self.documents = bool(caps and caps.documents)
+        #: True once prepare() found (or made) the index equal to the store
+        self.trusted = False
+        self.batch: LexicalBatch | None = None
+        #: chunks copied from the store by prepare() (0 when the index already agreed)
+        self.reconciled = 0
+
+    def prepare(self, resumed: bool) -> None:
+        """Make the index agree with the store, cheaply when it already does."""
+        if not self.documents:
+            return
+        self.lexical.refresh()
+        if not resumed and len(self.lexical) == self.store.count():
+            self.trusted = True
+            return
+        self.reconciled = self.reconcile()
+        self.trusted = True
+
+    def reconcile(self) -> int:
+        return reconcile(self.lexical, self.store)
+
+    # -- what the run reads ---------------------------------------------------------------
+
+    def manifest(self, scope: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+        if self.trusted:
+            return dict(self.lexical.manifest(scope))
+        return dict(self.store.manifest(scope))
+
+    def metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """chunk id -> stored metadata, for the classification of listed content."""
+        if self.trusted:
+            return dict(self.lexical.metadata(ids))
+        return {s.id: s.metadata for s in self.store.get(ids)} if ids else {}
+
+    def still_there(self, space_ids: Sequence[str] | None, chunk_ids: list[str]) -> list[str]:
+        """Of these chunk ids (documents about to be deleted), those the store still has in
+        ``space_ids`` (None: anywhere): another worker may have moved one meanwhile."""
+        if not self.trusted:
+            return chunk_ids  # the caller read the store's own manifest just now
+        keep: list[str] = []
+        for start in range(0, len(chunk_ids), 1000):
+            for s in self.store.get(chunk_ids[start : start + 1000]):
+                if space_ids is None or str(s.metadata.get("space_id")) in space_ids:
+                    keep.append(s.id)
+        return keep
+
+    # -- what the run writes -------------------------------------------------------------------
+
+    @contextmanager
+    def run_batch(self) -> Iterator[None]:
+        """The run's batch (nothing when there is no index)."""
+        if not self.incremental:  # a rebuilding index is rebuilt once at the end instead
+            with nullcontext():
+                yield
+            return
+        with self.lexical.batch() as batch:
+            self.batch = batch
+            try:
+                yield
+            finally:
+                self.batch = None
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        if self.batch is not None and chunks:
+            self.batch.upsert(chunks)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if self.batch is not None and ids:
+            self.batch.delete(ids)
