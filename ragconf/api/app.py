@@ -192,7 +192,10 @@ def open_services(
             return runtime.open_lexical(settings, model_name=model_name)
 
         lexical = load()
-    holder = LexicalHolder(lexical, store=store, load=load, rebuild=_rebuilder(lexical, store))
+    reopen = None if getattr(store, "sees_other_writers", True) else getattr(store, "reopen", None)
+    holder = LexicalHolder(
+        lexical, store=store, load=load, rebuild=_rebuilder(lexical, store), on_change=reopen
+    )
     retriever = Retriever(store, embedder, holder)
     return Services(settings, embedder, store, holder, retriever, model_loaded=True)
 
