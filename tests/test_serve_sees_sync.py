@@ -99,29 +99,57 @@ def _eventually(check: Any, what: str, within_s: float = 10.0) -> None:
     pytest.fail(f"not seen within {within_s:.0f} s of the sync: {what} (last: {last!r})")
 
 
-def test_a_running_server_answers_from_each_sync(simulator: SimulatorServer, tmp_path: Path) -> None:
+def test_a_running_server_answers_from_each_sync(
+    simulator: SimulatorServer, tmp_path: Path
+) -> None:
     env = _env(simulator, tmp_path / "data")
-    edited = _admin(simulator, "add_page", space_key="ENG", title="Widget calibration",
-                    body="<p>Amberwhisk. The amberwhisk amberwhisk procedure.</p>")["id"]
-    doomed = _admin(simulator, "add_page", space_key="ENG", title="Old escalation list",
-                    body="<p>Velvetkraken velvetkraken velvetkraken.</p>")["id"]
-    moved = _admin(simulator, "add_page", space_key="ENG", title="Shared glossary",
-                   body="<p>Copperlantern copperlantern copperlantern.</p>")["id"]
+    edited = _admin(
+        simulator,
+        "add_page",
+        space_key="ENG",
+        title="Widget calibration",
+        body="<p>Amberwhisk. The amberwhisk amberwhisk procedure.</p>",
+    )["id"]
+    doomed = _admin(
+        simulator,
+        "add_page",
+        space_key="ENG",
+        title="Old escalation list",
+        body="<p>Velvetkraken velvetkraken velvetkraken.</p>",
+    )["id"]
+    moved = _admin(
+        simulator,
+        "add_page",
+        space_key="ENG",
+        title="Shared glossary",
+        body="<p>Copperlantern copperlantern copperlantern.</p>",
+    )["id"]
     _sync(env)
     proc, base = _start_server(env, tmp_path)
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             for mode in MODES:  # the starting point, as the server loaded it
-                top = {w: _top(client, w, mode) or {}
-                       for w in ("velvetkraken", "amberwhisk", "copperlantern")}
+                top = {
+                    w: _top(client, w, mode) or {}
+                    for w in ("velvetkraken", "amberwhisk", "copperlantern")
+                }
                 assert top["velvetkraken"].get("content_id") == doomed, (mode, top)
                 assert top["amberwhisk"].get("content_id") == edited, (mode, top)
                 assert top["copperlantern"].get("space_key") == "ENG", (mode, top)
 
-            added = _admin(simulator, "add_page", space_key="ENG", title="Quuxnebula rollout",
-                           body="<p>Quuxnebula quuxnebula quuxnebula.</p>")["id"]
-            _admin(simulator, "edit", content_id=edited,
-                   body="<p>Glimmerfox. The glimmerfox glimmerfox procedure.</p>")
+            added = _admin(
+                simulator,
+                "add_page",
+                space_key="ENG",
+                title="Quuxnebula rollout",
+                body="<p>Quuxnebula quuxnebula quuxnebula.</p>",
+            )["id"]
+            _admin(
+                simulator,
+                "edit",
+                content_id=edited,
+                body="<p>Glimmerfox. The glimmerfox glimmerfox procedure.</p>",
+            )
             _admin(simulator, "move", content_id=moved, space_key="OPS")
             _admin(simulator, "purge", content_id=doomed)
             report = _sync(env)

@@ -44,6 +44,8 @@ class State:
     spaces: dict[int, tuple[str | None, str | None, int, int]]  # code -> id, key, n, total
     count: int
     masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
+    #: chunk rows read from the database to build this state (the cost of catching up)
+    read_rows: int = 0
 
     def codes(self, space_ids: tuple[str, ...] | None) -> list[int]:
         """Space codes inside a permission scope (None: every space)."""
@@ -150,6 +152,7 @@ def load(conn: sqlite3.Connection, ids: Ids) -> State:
         base_labels={},
         spaces=_spaces(conn),
         count=len(chunks),
+        read_rows=len(chunks),
     )
     ids.row_of.clear()
     ids.id_of.clear()
@@ -192,6 +195,7 @@ def advance(conn: sqlite3.Connection, state: State, ids: Ids) -> State:
         base_labels=dict(state.base_labels),
         spaces=_spaces(conn),
         count=state.count,
+        read_rows=len(found),
     )
     wanted_bases: set[int] = set()
     for row in rows:

@@ -116,6 +116,11 @@ class SqliteLexicalIndex:
         return f"SqliteLexicalIndex({str(self.path)!r}, chunks={self._state.count})"
 
     @property
+    def caught_up_rows(self) -> int:
+        """Chunk rows read to catch up with the last commit seen (all of them on opening)."""
+        return self._state.read_rows
+
+    @property
     def stemmer(self) -> str | None:
         return self._tokenizer.stemmer_name
 
@@ -139,7 +144,10 @@ class SqliteLexicalIndex:
             try:
                 writer.begin()
                 yield _Batch(writer)
-                writer.commit()
+                if writer.work:
+                    writer.commit()
+                else:  # nothing changed: no new generation for readers to catch up with
+                    writer.rollback()
                 self.last_batch = dict(writer.work)
             except BaseException:
                 writer.rollback()

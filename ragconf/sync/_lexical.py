@@ -49,11 +49,20 @@ class LexicalSync:
         if not self.documents:
             return
         self.lexical.refresh()
-        if not resumed and len(self.lexical) == self.store.count():
+        if not resumed and len(self.lexical) == self.store.count() and self._same_stamp():
             self.trusted = True
             return
         self.reconciled = self.reconcile()
         self.trusted = True
+
+    def _same_stamp(self) -> bool:
+        """Whether the store's last sync recorded this index's generation (another worker's
+        sync, on a shared Chroma server, records its own)."""
+        try:
+            recorded = (self.store.get_meta() or {}).get("lexical_stamp")
+        except Exception:  # a store without collection metadata: counts decide
+            return True
+        return recorded is None or recorded == self.lexical.stamp
 
     def reconcile(self) -> int:
         return reconcile(self.lexical, self.store)
