@@ -119,8 +119,14 @@ def run_size(n: int, work: Path, log: Any) -> dict[str, Any]:
             auth=(USER, TOKEN), timeout=60,
         ).json()["results"]  # fmt: skip
         for page in pages[:: max(1, len(pages) // 10)][:10]:
-            r = httpx.post(url + "/_admin/edit", timeout=30, json={
-                "content_id": page["id"], "body": f"<p>Edited at {time.time()}: rollback.</p>"})
+            r = httpx.post(
+                url + "/_admin/edit",
+                timeout=30,
+                json={
+                    "content_id": page["id"],
+                    "body": f"<p>Edited at {time.time()}: rollback.</p>",
+                },
+            )
             r.raise_for_status()
         log(f"{n}: 10-edited re-sync")
         out["edited"] = _sync(env)
@@ -138,7 +144,8 @@ def run_size(n: int, work: Path, log: Any) -> dict[str, Any]:
             "edited_over_nochange": round(out["edited"]["wall_s"] / out["nochange"]["wall_s"], 2),
             "nochange_requests": out["nochange"]["requests"],
             "listing_bound_requests": bound,
-            "edited_extra_requests": (out["edited"]["requests"] or 0) - (out["nochange"]["requests"] or 0),
+            "edited_extra_requests": (out["edited"]["requests"] or 0)
+            - (out["nochange"]["requests"] or 0),
         }
         shutil.rmtree(data, ignore_errors=True)
         return out

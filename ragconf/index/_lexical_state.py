@@ -47,15 +47,22 @@ class State:
     #: chunk rows read from the database to build this state (the cost of catching up)
     read_rows: int = 0
 
-    def codes(self, space_ids: tuple[str, ...] | None) -> list[int]:
-        """Space codes inside a permission scope (None: every space)."""
-        if space_ids is None:
-            return sorted(self.spaces)
-        wanted = set(space_ids)
-        return sorted(c for c, (sid, _k, _n, _t) in self.spaces.items() if sid in wanted)
+    def codes(self, f: SearchFilters) -> list[int] | None:
+        """The space codes a search covers: its permission scope and its space filter
+        (None: every space, no restriction)."""
+        if f.space_ids is None and not f.space_keys:
+            return None
+        return sorted(
+            code
+            for code, (sid, skey, _n, _t) in self.spaces.items()
+            if (f.space_ids is None or sid in f.space_ids)
+            and (not f.space_keys or skey in f.space_keys)
+        )
 
-    def statistics(self, codes: list[int]) -> tuple[int, float]:
-        """(chunks, average token count) over those spaces."""
+    def statistics(self, codes: list[int] | None) -> tuple[int, float]:
+        """(chunks, average token count) over those spaces (None: all)."""
+        if codes is None:
+            codes = list(self.spaces)
         n = sum(self.spaces[c][2] for c in codes if c in self.spaces)
         total = sum(self.spaces[c][3] for c in codes if c in self.spaces)
         return n, (total / n if n else 0.0)

@@ -12,9 +12,11 @@ per-space statistics are counters. Every process that opens the same file sees a
 on its next search: it reads the rows the ``changes`` table names and nothing else
 (``_lexical_state``). Text and metadata are kept here, a document's shared metadata once.
 
-Permission scope (``SearchFilters.space_ids``): statistics (N, average length, df) come
-from the visible spaces only, and postings are read per (term, visible space), so neither
-the ranking nor the amount of work depends on what the caller cannot see.
+Spaces searched (the permission scope ``SearchFilters.space_ids`` and the space filter
+``space_keys``): statistics (N, average length, df) come from those spaces only, and
+postings are read per (term, space searched), so neither the ranking nor the amount of
+work depends on what the caller cannot see. Without either, the statistics are global
+(and equal to the bm25s index's).
 """
 
 from __future__ import annotations
@@ -195,7 +197,7 @@ class SqliteLexicalIndex:
         terms = self._tokenizer.tokens(query)
         with self._read() as conn:
             st = self._snapshot(conn) or self._state
-            codes = st.codes(filters.space_ids)
+            codes = st.codes(filters)
             n_docs, avgdl = st.statistics(codes)
             ids = _term_ids(conn, terms)
             rows_parts: list[np.ndarray] = []
@@ -204,9 +206,7 @@ class SqliteLexicalIndex:
             for term in terms:  # repeated terms count again, as in bm25s
                 tid = ids.get(term, -1)
                 if tid not in read:
-                    read[tid] = _postings(
-                        conn, tid, codes if filters.space_ids is not None else None
-                    )
+                    read[tid] = _postings(conn, tid, codes)
                 rows, tfs = read[tid]
                 df = len(rows)
                 idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if n_docs else 0.0

@@ -175,10 +175,11 @@ class LexicalCapabilities:
 
     ``incremental``: a batch costs O(changed chunks) (else every commit rebuilds it all).
     ``shared``: other processes opening the same ``path`` see a commit on their next
-    search (else they must reload). ``scoped_statistics``: with ``filters.space_ids`` set,
-    BM25 statistics (N, average length, document frequencies) come from those spaces only,
-    and no work is done on chunks outside them. ``documents``: ``manifest``/``metadata``
-    answer what the sync needs to classify content without reading the vector store.
+    search (else they must reload). ``scoped_statistics``: with ``filters.space_ids`` or
+    ``space_keys`` set, BM25 statistics (N, average length, document frequencies) come from
+    those spaces only, and no work is done on chunks outside them. ``documents``:
+    ``manifest``/``metadata`` answer what the sync needs to classify content without
+    reading the vector store.
     """
 
     incremental: bool

@@ -171,11 +171,13 @@ def test_rebuild_replaces_everything(filled: Any) -> None:
     assert len(filled) == 0 and filled.search("deploy", 5) == []
 
 
-def test_scoped_statistics_as_declared(filled: Any, factory: Any) -> None:
-    """With ``space_ids``: scores equal those of an index of the visible spaces alone
+@pytest.mark.parametrize(
+    "scope", [SearchFilters(space_ids=("10", "20")), SearchFilters(space_keys=("ENG", "OPS"))]
+)
+def test_scoped_statistics_as_declared(filled: Any, factory: Any, scope: SearchFilters) -> None:
+    """Searching some spaces: scores equal those of an index of those spaces alone
     (scoped statistics), or the global scores of the same chunks (global statistics)."""
-    scope = SearchFilters(space_ids=("10", "20"))
-    visible = [c for c in CORPUS if c.metadata["space_id"] in scope.space_ids]  # type: ignore[operator]
+    visible = [c for c in CORPUS if scope.matches(c.metadata)]
     own = factory("own")
     with own.batch() as batch:
         batch.upsert(visible)
