@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ragconf.index._lexical_docs import chunks_metadata, manifest
 from ragconf.index._lexical_reconcile import reconcile
 from ragconf.index._lexical_sql import FORMAT, Writer, connect, unpack
 from ragconf.index._lexical_state import Ids, State, advance, generation, load
@@ -105,17 +106,34 @@ class SqliteLexicalIndex:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._ids = Ids()
-        with self._read() as conn:
-            self._state = load(conn, self._ids)
+        self._loaded: State | None = None  # read on first use: a sync never needs it
         #: what the last search on this object did: query terms, postings lookups, rows read
         self.last_work: dict[str, int] = {}
 
+    @property
+    def _state(self) -> State:
+        st = self._loaded
+        if st is None:
+            with self._lock:
+                if self._loaded is None:
+                    with self._read() as conn:
+                        self._loaded = load(conn, self._ids)
+                st = self._loaded
+        return st
+
+    @_state.setter
+    def _state(self, value: State) -> None:
+        self._loaded = value
+
     def __len__(self) -> int:
+        if self._loaded is None:  # no state to keep: count in SQL
+            with self._read() as conn:
+                return int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
         self.refresh()
         return self._state.count
 
     def __repr__(self) -> str:
-        return f"SqliteLexicalIndex({str(self.path)!r}, chunks={self._state.count})"
+        return f"SqliteLexicalIndex({str(self.path)!r}, chunks={len(self)})"
 
     @property
     def caught_up_rows(self) -> int:
@@ -130,6 +148,10 @@ class SqliteLexicalIndex:
     def stamp(self) -> str:
         """This database and its generation: changes with every commit, and never names
         another host's index (a replica compares it with the one the store records)."""
+        if self._loaded is None:
+            with self._read() as conn:
+                return f"{self._uid}:{generation(conn)}"
+        self.refresh()
         return f"{self._uid}:{self._state.gen}"
 
     def tokens(self, text: str) -> list[str]:
@@ -184,6 +206,8 @@ class SqliteLexicalIndex:
 
     def refresh(self) -> bool:
         """Catch up with commits by this or another process; True if anything changed."""
+        if self._loaded is None:
+            return False  # nothing held yet: the first use reads the current generation
         with self._read() as conn:
             return self._snapshot(conn) is not None
 
@@ -278,51 +302,20 @@ class SqliteLexicalIndex:
     # -- what the sync reads instead of scanning the vector store ---------------------------
 
     def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
-        """``"type:id"`` -> {"version", "chunk_ids", "space_id", ...}, like the store's."""
-        from ragconf.index.store._meta import manifest_from  # plain functions, no chromadb
-
-        return manifest_from(self._chunks_metadata(space_ids=space_ids))
+        """``"type:id"`` -> {"version", "chunk_ids", "space_id", "space_key"} (see
+        ``_lexical_docs.manifest``)."""
+        with self._read() as conn:
+            return manifest(conn, space_ids)
 
     def iter_metadata(self) -> Iterator[StoredChunk]:
         """Every chunk with its metadata, without text."""
-        return self._chunks_metadata()
+        with self._read() as conn:
+            yield from chunks_metadata(conn)
 
     def metadata(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """chunk id -> its full metadata (no text), for those ids this index holds."""
-        return {c.id: c.metadata for c in self._chunks_metadata(ids=ids)}
-
-    def _chunks_metadata(
-        self, *, ids: Sequence[str] | None = None, space_ids: Sequence[str] | None = None
-    ) -> Iterator[StoredChunk]:
-        sql = (
-            "SELECT c.cid, c.meta, b.meta FROM chunks c JOIN bases b ON b.id=c.base "
-            "JOIN spaces s ON s.code=b.space"
-        )
-        groups: list[tuple[str, list[Any]]]
-        if ids is not None:
-            wanted = list(dict.fromkeys(ids))
-            groups = [
-                (" WHERE c.cid IN ({})", wanted[i : i + 500]) for i in range(0, len(wanted), 500)
-            ]
-        elif space_ids is not None:
-            wanted = [str(s) for s in space_ids]
-            groups = [
-                (" WHERE s.space_id IN ({})", wanted[i : i + 500])
-                for i in range(0, len(wanted), 500)
-            ]
-        else:
-            groups = [("", [])]
-        cache: dict[str, dict[str, Any]] = {}
         with self._read() as conn:
-            for where, part in groups:
-                clause = where.format(",".join("?" * len(part))) if part else where
-                if where and not part:
-                    continue
-                for cid, own, base in conn.execute(sql + clause, part):
-                    shared = cache.get(base)
-                    if shared is None:
-                        shared = cache[base] = json.loads(base)
-                    yield StoredChunk(cid, "", {**shared, **json.loads(own)})
+            return {c.id: c.metadata for c in chunks_metadata(conn, ids=ids)}
 
     # -- internals -------------------------------------------------------------------------
 
@@ -341,6 +334,11 @@ class SqliteLexicalIndex:
     def _snapshot(self, conn: sqlite3.Connection) -> State | None:
         """The state matching ``conn``'s snapshot when it differs from the held one."""
         gen = generation(conn)
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = load(conn, self._ids)
+                    return self._loaded
         st = self._state
         if gen == st.gen:
             return None
