@@ -37,7 +37,7 @@ from ragconf.index._lexical_docs import chunks_metadata, manifest
 from ragconf.index._lexical_reconcile import reconcile
 from ragconf.index._lexical_sql import FORMAT, Writer, connect, unpack
 from ragconf.index._lexical_state import Ids, State, advance, generation, load
-from ragconf.index._lexical_text import make_tokenizer
+from ragconf.index._lexical_text import Tokenizer, make_tokenizer
 from ragconf.index.types import Chunk, Hit, LexicalCapabilities, SearchFilters, StoredChunk
 
 __all__ = ["SqliteLexicalIndex", "lexical_db_path", "reconcile"]
@@ -101,7 +101,8 @@ class SqliteLexicalIndex:
                 stemmer = stored.get("stemmer") or None
         conn.close()
         self._uid = str(stored.get("uid", ""))
-        self._tokenizer = make_tokenizer(stemmer)
+        self._stemmer_wanted = stemmer
+        self._tok: Tokenizer | None = None  # built on first use (loads the stop-word list)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -139,6 +140,12 @@ class SqliteLexicalIndex:
     def caught_up_rows(self) -> int:
         """Chunk rows read to catch up with the last commit seen (all of them on opening)."""
         return self._state.read_rows
+
+    @property
+    def _tokenizer(self) -> Tokenizer:
+        if self._tok is None:
+            self._tok = make_tokenizer(self._stemmer_wanted)
+        return self._tok
 
     @property
     def stemmer(self) -> str | None:

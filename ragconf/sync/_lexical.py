@@ -4,8 +4,8 @@ manifest instead of scanning the vector store.
 With an index whose ``capabilities.documents`` is true (``SqliteLexicalIndex``) and that
 agrees with the store, a run classifies content from the index (SQLite, local) and never
 scans the store's metadata: a no-change run costs the listing. The index agrees with the
-store when the last run finished (its batch commits after the store writes) and the chunk
-counts match; otherwise (first run on an old data dir, a run killed between the two, a
+store when the last run finished: its batch commits after the store writes, then the run
+records the index's stamp in the store's collection metadata. Otherwise (first run on an old data dir, a run killed between the two, a
 store written by another worker) :meth:`LexicalSync.prepare` compares the two manifests
 and copies the documents that differ from the store into the index, in one batch.
 
@@ -48,8 +48,9 @@ class LexicalSync:
         """Make the index agree with the store, cheaply when it already does."""
         if not self.documents:
             return
-        self.lexical.refresh()
-        if not resumed and len(self.lexical) == self.store.count() and self._same_stamp():
+        # no store read but its collection metadata: counting or scanning Chroma is what
+        # a no-change run must not pay for
+        if not resumed and self._same_stamp():
             self.trusted = True
             return
         self.reconciled = self.reconcile()
@@ -61,8 +62,10 @@ class LexicalSync:
         try:
             recorded = (self.store.get_meta() or {}).get("lexical_stamp")
         except Exception:  # a store without collection metadata: counts decide
-            return True
-        return recorded is None or recorded == self.lexical.stamp
+            recorded = None
+        if recorded is None:  # no sync recorded one yet: the counts must agree
+            return bool(len(self.lexical) == self.store.count())
+        return bool(recorded == self.lexical.stamp)
 
     def reconcile(self) -> int:
         return reconcile(self.lexical, self.store)
