@@ -138,3 +138,31 @@ class CountingStore:
 
             return counted
         return attr
+
+
+def test_a_replica_on_another_host_copies_only_what_a_sync_changed(tmp_path: Path) -> None:
+    """Chroma server set-up: the sync's index is not the replica's; the store's stamp moves
+    and the replica reconciles, writing only the changed chunks."""
+    from ragconf.api.app import _rebuilder
+    from ragconf.search._lexical_holder import LexicalHolder
+
+    site, ids = build_site()
+    embedder = HashEmbedder()
+    with SimulatorServer(site) as sim, client_for(sim) as conf:
+        store = open_test_store(tmp_path / "data", embedder)
+        worker = SqliteLexicalIndex(tmp_path / "worker.sqlite")  # the sync host's file
+
+        def sync() -> Any:
+            return Syncer(conf, store, embedder, worker, state_dir=tmp_path / "state").run()
+
+        sync()
+        replica = SqliteLexicalIndex(tmp_path / "replica.sqlite")  # the API host's file
+        holder = LexicalHolder(replica, store=store, rebuild=_rebuilder(replica, store))
+        assert holder.check(wait=True) and len(replica) == store.count()
+        site.edit(ids.restart, body="<p>Restart the ledger after the kingfisher check.</p>")
+        sync()
+        assert holder.check(wait=True)
+        changed = store.ids_for_content([ids.restart])[ids.restart]
+        assert replica.last_batch["chunks_written"] == len(changed)
+        assert [h.metadata["content_id"] for h in replica.search("kingfisher", 3)] == [ids.restart]
+        assert holder.check(wait=True) is False  # nothing new: no more work

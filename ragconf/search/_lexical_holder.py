@@ -150,7 +150,12 @@ class LexicalHolder:
 
     def stale(self) -> bool:
         want = store_stamp(self._store)
-        if want is not None and want != lexical_stamp(self._current) and want != self._unreachable:
+        mine = lexical_stamp(self._current)
+        if self._current.capabilities.shared and want and mine:
+            # "<database>:<generation>": the same database catches up by itself (refresh);
+            # only a sync that wrote another host's index calls for a reconcile
+            return want.split(":")[0] != mine.split(":")[0] and want != self._unreachable
+        if want is not None and want != mine and want != self._unreachable:
             return True
         on_disk = disk_version(self._current)
         return on_disk is not None and on_disk != self._version
