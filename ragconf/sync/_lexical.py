@@ -5,9 +5,10 @@ With an index whose ``capabilities.documents`` is true (``SqliteLexicalIndex``) 
 agrees with the store, a run classifies content from the index (SQLite, local) and never
 scans the store's metadata: a no-change run costs the listing. The index agrees with the
 store when the last run finished: its batch commits after the store writes, then the run
-records the index's stamp in the store's collection metadata. Otherwise (first run on an old data dir, a run killed between the two, a
-store written by another worker) :meth:`LexicalSync.prepare` compares the two manifests
-and copies the documents that differ from the store into the index, in one batch.
+records the index's stamp in the store's collection metadata. Otherwise (first run on an
+old data dir, a run killed between the two, a store written by another worker)
+:meth:`LexicalSync.prepare` compares the two manifests and copies the documents that
+differ from the store into the index, in one batch.
 
 Every chunk the run writes to the store goes into the run's batch in the same step, every
 deletion too; the batch commits at the end of the run, so a search sees the index of the
@@ -84,16 +85,17 @@ class LexicalSync:
         return {s.id: s.metadata for s in self.store.get(ids)} if ids else {}
 
     def still_there(self, space_ids: Sequence[str] | None, chunk_ids: list[str]) -> list[str]:
-        """Of these chunk ids (documents about to be deleted), those the store still has in
-        ``space_ids`` (None: anywhere): another worker may have moved one meanwhile."""
-        if not self.trusted:
-            return chunk_ids  # the caller read the store's own manifest just now
-        keep: list[str] = []
+        """Of these chunk ids (documents about to be deleted), those not moved out of
+        ``space_ids`` (None: anywhere) in the store meanwhile by another worker; ids the
+        store no longer has at all are kept (the index must lose them too)."""
+        if not self.trusted or space_ids is None:
+            return chunk_ids  # the caller read the store's own manifest, or deletes anywhere
+        moved: set[str] = set()
         for start in range(0, len(chunk_ids), 1000):
             for s in self.store.get(chunk_ids[start : start + 1000]):
-                if space_ids is None or str(s.metadata.get("space_id")) in space_ids:
-                    keep.append(s.id)
-        return keep
+                if str(s.metadata.get("space_id")) not in space_ids:
+                    moved.add(s.id)
+        return [c for c in chunk_ids if c not in moved]
 
     # -- what the run writes -------------------------------------------------------------------
 

@@ -309,7 +309,7 @@ class Syncer:
     ) -> None:
         """Delete documents no complete listing saw any more (re-read: another worker may
         have moved one into its own space meanwhile)."""
-        doomed: list[str] = []
+        doomed: list[tuple[str, list[str]]] = []  # (space id, chunk ids) per document
         listed = set(report.spaces)
         for key, entry in self._lex.manifest(scope).items():
             if key in self.seen:
@@ -324,12 +324,17 @@ class Syncer:
                 continue  # outside this run's scope
             elif space_id not in report.spaces:  # the space left a listing that succeeded
                 report.spaces[space_id] = self._gone_space(space_id, entry)
-            doomed += list(entry.get("chunk_ids", ()))
-            report.count(space_id, "deleted")
-        doomed = self._lex.still_there(None if listed_all else scope, doomed)
-        for start in range(0, len(doomed), 1000):
-            self.store.delete(doomed[start : start + 1000])
-            self._lex.delete(doomed[start : start + 1000])
+            doomed.append((space_id, list(entry.get("chunk_ids", ()))))
+        ids = [c for _, chunk_ids in doomed for c in chunk_ids]
+        there = set(self._lex.still_there(None if listed_all else scope, ids))
+        gone: list[str] = []
+        for space_id, chunk_ids in doomed:
+            if there.intersection(chunk_ids):
+                gone += chunk_ids
+                report.count(space_id, "deleted")
+        for start in range(0, len(gone), 1000):
+            self.store.delete(gone[start : start + 1000])
+            self._lex.delete(gone[start : start + 1000])
 
     def _gone_space(self, space_id: str, entry: Mapping[str, Any]) -> SpaceReport:
         key = f"(space {space_id})"
