@@ -99,13 +99,13 @@ class Simulator:
 
 def _sync(conf: Any, data_dir: Path, embed_batch: int) -> tuple[dict[str, Any], Any, Any]:
     from ragconf.index.embed import SentenceTransformerEmbedder
-    from ragconf.index.lexical import BM25Index
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex
     from ragconf.index.store import open_store
     from ragconf.sync.engine import Syncer
 
     embedder = SentenceTransformerEmbedder()
     store = open_store(data_dir, model_name=embedder.model_name, dimension=embedder.dimension)
-    lexical = BM25Index(data_dir / "bm25")
+    lexical = SqliteLexicalIndex(data_dir / "lexical.sqlite")
     syncer = Syncer(conf, store, embedder, lexical, state_dir=data_dir, embed_batch=embed_batch)
     started = time.perf_counter()
     report = syncer.run().to_dict()

@@ -49,7 +49,7 @@ def sync_index(
     """Serve the corpus from the simulator and sync it into ``data_dir``; returns handles."""
     from ragconf.confluence import Confluence
     from ragconf.index.embed import SentenceTransformerEmbedder
-    from ragconf.index.lexical import BM25Index, lexical_path
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
     from ragconf.index.store import open_store
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, beir_site
     from ragconf.sync.engine import Syncer
@@ -63,7 +63,7 @@ def sync_index(
     store = open_store(
         data_dir, chroma_url=None, model_name=embedder.model_name, dimension=embedder.dimension
     )
-    lexical = BM25Index(lexical_path(data_dir, None, embedder.model_name))
+    lexical = SqliteLexicalIndex(lexical_db_path(data_dir, None, embedder.model_name))
     last = [0.0]
 
     def progress(stage: str, done: int, total: int | None) -> None:

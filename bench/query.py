@@ -57,12 +57,12 @@ def build_index(
     args: argparse.Namespace, emb: Any, log: Any
 ) -> tuple[Any, Any, np.ndarray, list[str]]:
     """The big store + BM25 index (reused when already built); returns (store, bm25, V, ids)."""
-    from ragconf.index.lexical import BM25Index, lexical_path
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
     from ragconf.index.store import open_store
     from ragconf.index.types import Chunk, text_hash
 
     store = open_store(args.data_dir, model_name=emb.model_name, dimension=emb.dimension)
-    bm25 = BM25Index(lexical_path(args.data_dir, None, emb.model_name))
+    bm25 = SqliteLexicalIndex(lexical_db_path(args.data_dir, None, emb.model_name))
     cache = args.data_dir / "vectors.npy"
     if store.count() >= args.chunks and len(bm25) == store.count() and cache.exists():
         log(f"reusing {store.count()} chunks in {args.data_dir}")

@@ -50,14 +50,14 @@ def fetch_legs(dataset: Path, data_dir: Path, split: str, depth: int, log: Any) 
         with open(cache, "rb") as fh:
             return pickle.load(fh)  # type: ignore[no-any-return]
     from ragconf.index.embed import SentenceTransformerEmbedder
-    from ragconf.index.lexical import BM25Index, lexical_path
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
     from ragconf.index.store import open_store
 
     queries, _ = load_queries(dataset, split)
     emb = SentenceTransformerEmbedder(onnx_cache_dir=data_dir / "onnx")
     emb.warm_up()
     store = open_store(data_dir, model_name=emb.model_name, dimension=emb.dimension)
-    bm25 = BM25Index(lexical_path(data_dir, None, emb.model_name))
+    bm25 = SqliteLexicalIndex(lexical_db_path(data_dir, None, emb.model_name))
     log(f"{len(queries)} {split} queries, {store.count()} chunks, {len(bm25)} in BM25")
     legs: Legs = {}
     t = time.perf_counter()

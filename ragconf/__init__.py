@@ -70,6 +70,7 @@ _LAZY: dict[str, str] = {
     "ChromaStore": "ragconf.index.store",
     "open_store": "ragconf.index.store",
     "BM25Index": "ragconf.index.lexical",
+    "SqliteLexicalIndex": "ragconf.index.lexical_sqlite",
     "Syncer": "ragconf.sync",
     "SyncReport": "ragconf.sync",
     # search + API
@@ -127,6 +128,7 @@ __all__ = [
     "SimulatorServer",
     "Site",
     "Space",
+    "SqliteLexicalIndex",
     "StorageConverter",
     "StoreError",
     "SyncLockedError",
@@ -178,6 +180,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real objects
     from ragconf.index.chunk import Chunker
     from ragconf.index.embed import HashEmbedder, SentenceTransformerEmbedder
     from ragconf.index.lexical import BM25Index
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex
     from ragconf.index.store import ChromaStore, open_store
     from ragconf.index.types import Chunk, Document, Hit, SearchFilters, Section
     from ragconf.search.context import build_context

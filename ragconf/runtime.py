@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ragconf.confluence import Confluence
     from ragconf.index.embed import SentenceTransformerEmbedder
-    from ragconf.index.lexical import BM25Index
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex
     from ragconf.index.store import ChromaStore
     from ragconf.settings import Settings
 
@@ -65,14 +65,16 @@ def open_store(settings: Settings, *, model_name: str, dimension: int) -> Chroma
     )
 
 
-def open_lexical(settings: Settings, *, model_name: str) -> BM25Index:
-    """The BM25 index that sits beside the store (one per collection)."""
-    from ragconf.index.lexical import BM25Index, lexical_path
+def open_lexical(settings: Settings, *, model_name: str) -> SqliteLexicalIndex:
+    """The lexical index that sits beside the store (one per collection, on this host)."""
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
 
-    return BM25Index(lexical_path(settings.data_dir, settings.chroma_url, model_name))
+    return SqliteLexicalIndex(lexical_db_path(settings.data_dir, settings.chroma_url, model_name))
 
 
-def open_index(settings: Settings) -> tuple[SentenceTransformerEmbedder, ChromaStore, BM25Index]:
+def open_index(
+    settings: Settings,
+) -> tuple[SentenceTransformerEmbedder, ChromaStore, SqliteLexicalIndex]:
     """The configured embedder with the store and BM25 index of its model (what sync writes)."""
     embedder = make_embedder(settings)
     store = open_store(settings, model_name=embedder.model_name, dimension=embedder.dimension)

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ragconf.index.lexical import BM25Index, lexical_path
+from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
 from ragconf.index.store import open_store
 from ragconf.simulator import DEMO_TOKEN, DEMO_USER, Faults, SimulatorServer, Site
 
@@ -89,7 +89,7 @@ def index_of(data: Path) -> tuple[dict[str, Any], int, list[Any]]:
     store = open_store(data, model_name="hash-64", dimension=64)
     chunks = {c.id: (c.text, c.metadata) for c in store.iter_all()}
     store.close()
-    bm25 = BM25Index(lexical_path(data, None, "hash-64"))
+    bm25 = SqliteLexicalIndex(lexical_db_path(data, None, "hash-64"))
     answers = [[(h.id, round(h.score, 4)) for h in bm25.search(q, k=40)]
                for q in ("Runbook", "Part", "ledger", "rewritten", "procedure", "attachment text",
                          "renamed", "Weekly")]

@@ -28,7 +28,7 @@ BROAD = "failover replica incident on-call kafka onboarding laptop holidays cale
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from ragconf.confluence import Confluence
     from ragconf.index.embed import SentenceTransformerEmbedder
-    from ragconf.index.lexical import BM25Index, lexical_path
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
     from ragconf.index.store import open_store
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, demo_site
     from ragconf.sync.engine import Syncer
@@ -37,7 +37,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     site = demo_site()
     emb = SentenceTransformerEmbedder(query_backend="torch")
     store = open_store(data_dir, model_name=emb.model_name, dimension=emb.dimension)
-    lexical = BM25Index(lexical_path(data_dir, None, emb.model_name))
+    lexical = SqliteLexicalIndex(lexical_db_path(data_dir, None, emb.model_name))
     with SimulatorServer(site) as sim:
         with Confluence(sim.api_url, username=DEMO_USER, token=DEMO_TOKEN) as conf:
             report = Syncer(conf, store, emb, lexical, state_dir=data_dir / "state").run()

@@ -25,7 +25,7 @@ from ragconf.confluence import Confluence
 from ragconf.confluence.urls import basic_auth
 from ragconf.errors import AuthenticationError, NotFoundError, TransportError
 from ragconf.index.embed import HashEmbedder
-from ragconf.index.lexical import BM25Index
+from ragconf.index.lexical_sqlite import SqliteLexicalIndex
 from ragconf.index.store import ChromaStore, open_store
 from ragconf.index.types import SearchFilters
 from ragconf.search.permissions import (
@@ -58,7 +58,7 @@ class Indexed:
     sim: SimulatorServer
     embedder: HashEmbedder
     store: ChromaStore
-    lexical: BM25Index
+    lexical: SqliteLexicalIndex
     docs: dict[str, dict[str, Any]]  # "type:id" -> chunk-0 metadata
 
     def visible(self, email: str) -> set[str]:
@@ -80,7 +80,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexed]:
     emb = HashEmbedder(dimension=128)
     with SimulatorServer(site) as sim:
         store = open_store(data, model_name=emb.model_name, dimension=emb.dimension)
-        lexical = BM25Index(data / "bm25")
+        lexical = SqliteLexicalIndex(data / "lexical.sqlite")
         with Confluence(sim.base_url, username=DEMO_USER, token=DEMO_TOKEN) as conf:
             report = Syncer(conf, store, emb, lexical, state_dir=data).run()
         assert report.ok, report.failed
@@ -388,3 +388,40 @@ def test_off_mode_scope_changes_nothing(tmp_path: Path) -> None:
     assert scope.allow is None and scope.narrow(SearchFilters()) == SearchFilters()
     with pytest.raises(ValueError):
         PermissionEngine("everything", lambda auth: None)
+
+
+# -- issue 12: what hidden content must not reveal -----------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["spaces", "strict"])
+def test_scoped_callers_get_no_fine_grained_timings(indexed: Indexed, mode: str) -> None:
+    with indexed.client(mode) as c:
+        body = c.get("/search", params={"q": "nightjar budget"}, headers=GUEST).json()
+        ctx = c.post("/context", json={"query": "budget"}, headers=GUEST).json()
+    assert body["timings"] == {}  # the per-leg breakdown is for the service account only
+    assert body["took_ms"] == int(body["took_ms"]) and ctx["took_ms"] == int(ctx["took_ms"])
+    with indexed.client("off") as c:
+        assert "lexical_ms" in c.get("/search", params={"q": "budget"}).json()["timings"]
+
+
+def test_hidden_spaces_do_not_change_the_bm25_ranking_of_visible_ones(
+    indexed: Indexed, tmp_path: Path
+) -> None:
+    """A reader's BM25 order and scores equal those of an index of their spaces alone."""
+    visible = set(indexed.site.state()["users"][GUEST_USER])
+    own = SqliteLexicalIndex(tmp_path / "own.sqlite")
+    with own.batch() as batch:
+        batch.upsert([c for c in indexed.store.iter_all() if c.metadata["space_key"] in visible])
+    queries = ["budget", "incident postmortem", "rotate tokens", "onboarding laptop", "deploy"]
+    with indexed.client("spaces") as c:
+        for q in queries:
+            got = c.get("/search", params={"q": q, "k": 10, "mode": "bm25"}, headers=GUEST)
+            results = got.json()["results"]
+            want = own.search(q, 200)
+            best: dict[str, float] = {}
+            for h in want:  # the API ranks documents by their best chunk
+                key = f"{h.metadata['content_type']}:{h.metadata['content_id']}"
+                best[key] = max(best.get(key, 0.0), h.score)
+            order = sorted(best, key=lambda k: (-best[k], k.split(":", 1)[1]))[:10]
+            assert [f"{r['content_type']}:{r['content_id']}" for r in results] == order, q
+            assert [r["score"] for r in results] == [round(best[k], 6) for k in order], q

@@ -187,7 +187,8 @@ def _serve_and_ask(cli: Cli, sim: SimulatorServer) -> list[str]:
 def _assert_no_secret_bytes(folder: Path) -> None:
     files = [p for p in folder.rglob("*") if p.is_file()]
     names = {p.name for p in files}
-    assert "chroma.sqlite3" in names and any("bm25" in str(p) for p in files)
+    lexical = any(w in str(p) for w in ("bm25", "lexical") for p in files)
+    assert "chroma.sqlite3" in names and lexical
     for path in files:
         found = leaks(path.read_bytes())
         assert not found, f"{found} in {path}"

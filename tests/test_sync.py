@@ -18,10 +18,11 @@ from ragconf.convert.storage import StorageConverter
 from ragconf.errors import ConversionError, StoreError, SyncLockedError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
+from ragconf.index.lexical_sqlite import SqliteLexicalIndex
 from ragconf.index.store import ChromaStore
 from ragconf.index.types import Chunk, chunk_id
 from ragconf.simulator import DEMO_USER, GUEST_USER, SimulatorServer, Site
-from ragconf.sync._state import SyncLock
+from ragconf.sync._state import SyncLock, SyncState
 from ragconf.sync.engine import Syncer, SyncReport
 from tests.test_sync_support import (
     Ids,
@@ -43,7 +44,7 @@ class Env:
     conf: Any
     embedder: HashEmbedder
     store: Any
-    lexical: BM25Index
+    lexical: Any
     data: Path
 
     def sync(self, full: bool = False, **kw: Any) -> SyncReport:
@@ -58,13 +59,17 @@ class Env:
         return report, self.embedder.embedded_count - before
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
+@pytest.fixture(params=["sqlite", "bm25s"])
+def env(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Env]:
+    """Each sync test runs with both lexical indexes (incremental SQLite, rebuilt bm25s)."""
     site, ids = build_site()
     embedder = HashEmbedder()
     with SimulatorServer(site) as sim, client_for(sim) as conf:
         store = open_test_store(tmp_path / "data", embedder)
-        lexical = BM25Index(tmp_path / "data" / "bm25")
+        if request.param == "sqlite":
+            lexical: Any = SqliteLexicalIndex(tmp_path / "data" / "lexical.sqlite")
+        else:
+            lexical = BM25Index(tmp_path / "data" / "bm25")
         yield Env(site, ids, sim, conf, embedder, store, lexical, tmp_path / "data")
 
 
@@ -375,6 +380,7 @@ def test_half_written_documents_are_repaired(synced: Env) -> None:
     env.store.upsert([Chunk(extra, "stale text", meta)], stored.embedding[None, :])
     # a document whose first chunk never got written (crash inside a batch)
     env.store.delete([chunk_id("page", ids.runbooks, 0)])
+    SyncState(env.data).begin(["ENG"], full=False)  # and the run marker kill -9 leaves behind
     report, embedded = env.embedded_by()
     assert snapshot(env.store) == clean
     assert report.updated == 2 and embedded == 1

@@ -192,7 +192,10 @@ def open_services(
             return runtime.open_lexical(settings, model_name=model_name)
 
         lexical = load()
-    holder = LexicalHolder(lexical, store=store, load=load, rebuild=_rebuilder(lexical, store))
+    reopen = None if getattr(store, "sees_other_writers", True) else getattr(store, "reopen", None)
+    holder = LexicalHolder(
+        lexical, store=store, load=load, rebuild=_rebuilder(lexical, store), on_change=reopen
+    )
     retriever = Retriever(store, embedder, holder)
     return Services(settings, embedder, store, holder, retriever, model_loaded=True)
 
@@ -220,6 +223,12 @@ def _rebuilder(lexical: LexicalIndex, store: VectorStore) -> Callable[[], Lexica
     """Rebuild a fresh index of the same class from the store's chunks (a background job)."""
 
     def rebuild() -> LexicalIndex:
+        if lexical.capabilities.documents:
+            # the store was synced from another host: copy what differs (O(changed) writes)
+            from ragconf.index.lexical_sqlite import reconcile
+
+            reconcile(lexical, store)
+            return lexical
         path = getattr(lexical, "path", None)
         fresh: Any = type(lexical)(path) if path is not None else type(lexical)()  # type: ignore[call-arg]
         fresh.rebuild(store.iter_all())

@@ -27,22 +27,24 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ragconf.index._bm25_state import KEYS as _KEYS
+from ragconf.index._bm25_state import State as _State
+from ragconf.index._bm25_state import labels as _labels
 from ragconf.index._lexical_text import make_tokenizer
-from ragconf.index.types import Hit, SearchFilters, StoredChunk
+from ragconf.index.types import Chunk, Hit, LexicalCapabilities, SearchFilters, StoredChunk
 
 __all__ = ["BM25Index", "lexical_path"]
 
 log = logging.getLogger(__name__)
 
 _FORMAT = 1
-_KEYS = ("space_key", "space_id", "content_type")
 
 
 def lexical_path(data_dir: Path, chroma_url: str | None, model_name: str) -> Path:
@@ -51,65 +53,6 @@ def lexical_path(data_dir: Path, chroma_url: str | None, model_name: str) -> Pat
     digest = hashlib.sha256(f"{model_name}|{where}".encode()).hexdigest()[:8]
     slug = re.sub(r"[^a-z0-9]+", "-", model_name.lower().rsplit("/", 1)[-1]).strip("-")[:40]
     return Path(data_dir) / "lexical" / f"{slug or 'model'}-{digest}"
-
-
-@dataclass
-class _State:
-    """One immutable generation of the index; searches read one state, rebuilds swap it."""
-
-    folder: Path | None
-    bm25: Any
-    ids: list[str]
-    codes: dict[str, np.ndarray]
-    values: dict[str, list[str]]
-    labels: dict[str, np.ndarray]
-    updated: np.ndarray
-    offsets: np.ndarray
-    docs: mmap.mmap | None
-    staged: bool = False
-    masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
-
-    @classmethod
-    def empty(cls) -> _State:
-        codes = {k: np.zeros(0, np.int32) for k in _KEYS}
-        return cls(
-            None,
-            None,
-            [],
-            codes,
-            {k: [] for k in _KEYS},
-            {},
-            np.zeros(0),
-            np.zeros(1, np.int64),
-            None,
-        )
-
-    def mask(self, f: SearchFilters) -> np.ndarray:
-        """Boolean row mask equal to ``f.matches`` on each chunk's metadata (cached)."""
-        cached = self.masks.get(f)
-        if cached is not None:
-            return cached
-        n = len(self.ids)
-        keep = np.ones(n, dtype=bool)
-        for key, wanted in zip(_KEYS, (f.space_keys, f.space_ids, f.content_types), strict=True):
-            if wanted is None or (not wanted and key != "space_id"):
-                continue
-            index = {v: i for i, v in enumerate(self.values[key])}
-            codes = [index[str(w)] for w in wanted if str(w) in index]
-            keep &= np.isin(self.codes[key], np.asarray(codes, dtype=np.int32))
-        if f.labels:
-            has = np.zeros(n, dtype=bool)
-            for label in f.labels:
-                if label in self.labels:
-                    has[self.labels[label]] = True
-            keep &= has
-        if f.updated_after is not None:
-            with np.errstate(invalid="ignore"):  # unknown (NaN) compares False, as in matches()
-                keep &= self.updated >= f.updated_after.timestamp()
-        if len(self.masks) >= 64:
-            self.masks.clear()
-        self.masks[f] = keep
-        return keep
 
 
 def _open_docs(folder: Path) -> mmap.mmap | None:
@@ -130,7 +73,12 @@ class BM25Index:
 
     ``stamp``: a string the sync sets before ``save()`` so readers can tell whether the index
     on disk is the one the store expects (``save()`` makes one up when it is unset).
+    Not incremental: a batch rebuilds the whole index when it commits.
     """
+
+    capabilities = LexicalCapabilities(
+        incremental=False, shared=False, scoped_statistics=False, documents=False
+    )
 
     def __init__(
         self, path: Path | str, *, k1: float = 1.2, b: float = 0.75, stemmer: str | None = "english"
@@ -158,7 +106,7 @@ class BM25Index:
         """The terms ``text`` is indexed / searched by (for debugging and snippets)."""
         return self._tokenizer.tokens(text)
 
-    def rebuild(self, chunks: Iterable[StoredChunk]) -> None:
+    def rebuild(self, chunks: Iterable[StoredChunk | Chunk]) -> None:
         """Index ``chunks`` from scratch; texts stream to disk, not memory. ``save()`` persists."""
         import bm25s
 
@@ -212,6 +160,28 @@ class BM25Index:
             staged=True,
         )
         self._swap(state)
+
+    @contextmanager
+    def batch(self) -> Iterator[_Changes]:
+        """Collect changes; on a clean exit, rebuild from the current chunks plus them (O(N))."""
+        changes = _Changes()
+        yield changes
+        st = self._state
+        current = (_chunk(st, i) for i in range(len(st.ids)))
+        kept = (c for c in current if c.id not in changes.gone and c.id not in changes.new)
+        self.rebuild([*kept, *changes.new.values()])
+        self.save()
+
+    def refresh(self) -> bool:
+        """Load a version another process saved; True when one was loaded."""
+        try:
+            name = (self.path / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return False
+        if self._state.folder is not None and self._state.folder.name == name:
+            return False
+        self._load()
+        return True
 
     def save(self) -> None:
         """Persist atomically: a complete new version folder, then one rename of ``CURRENT``."""
@@ -383,15 +353,28 @@ def _read_meta(folder: Path) -> dict[str, Any]:
         return {}
 
 
+class _Changes:
+    def __init__(self) -> None:
+        self.new: dict[str, StoredChunk] = {}
+        self.gone: set[str] = set()
+
+    def upsert(self, chunks: Sequence[Chunk | StoredChunk]) -> None:
+        for c in chunks:
+            self.gone.discard(c.id)
+            self.new[c.id] = StoredChunk(c.id, c.text, dict(c.metadata))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        for cid in ids:
+            self.new.pop(cid, None)
+            self.gone.add(cid)
+
+
+def _chunk(st: _State, row: int) -> StoredChunk:
+    hit = _hit(st, row, 0.0)
+    return StoredChunk(hit.id, hit.text, hit.metadata)
+
+
 def _hit(st: _State, row: int, score: float) -> Hit:
     assert st.docs is not None
     rec = json.loads(st.docs[int(st.offsets[row]) : int(st.offsets[row + 1])].decode("utf-8"))
     return Hit(id=rec["id"], score=score, text=rec["text"], metadata=rec["metadata"])
-
-
-def _labels(value: Any) -> list[str]:
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [x for x in value.split(",") if x]
-    return [str(x) for x in value]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeAlias, TypedDict, runtime_checkable
@@ -28,11 +29,14 @@ __all__ = [
     "Chunk",
     "ContentType",
     "Document",
+    "DocumentIndex",
     "Embedder",
     "Hit",
     "JSONObject",
     "LeaseRecord",
     "LeaseStore",
+    "LexicalBatch",
+    "LexicalCapabilities",
     "LexicalIndex",
     "ManifestEntry",
     "Metadata",
@@ -251,19 +255,52 @@ class LeaseStore(Protocol):
     def drop_lease(self, token: str) -> None: ...
 
 
-@runtime_checkable
-class LexicalIndex(Protocol):
-    """BM25 over the same chunks as the vector store, persisted beside it.
+@dataclass(frozen=True)
+class LexicalCapabilities:
+    """What a lexical index can do beyond searching; callers branch on these, never on
+    attribute probing.
 
-    ``stamp`` (the identity of the saved contents, recorded by the sync for other hosts),
-    ``lookup`` (text and metadata by chunk id) and ``mask_ids`` (which ids pass a filter;
-    None for an id it does not hold) are required: the sync and the dense leg use them.
-    (Note for the lexical rework: added by the seams work, issue 13.)
+    ``incremental``: a batch costs O(changed chunks) (else every commit rebuilds it all).
+    ``shared``: other processes opening the same ``path`` see a commit on their next
+    search (else they must reload). ``scoped_statistics``: with ``filters.space_ids`` or
+    ``space_keys`` set, BM25 statistics (N, average length, document frequencies) come from
+    those spaces only, and no work is done on chunks outside them. ``documents``:
+    ``manifest``/``metadata`` answer what the sync needs to classify content without
+    reading the vector store.
     """
 
-    stamp: str | None
+    incremental: bool
+    shared: bool
+    scoped_statistics: bool
+    documents: bool
 
-    def rebuild(self, chunks: Iterable[StoredChunk]) -> None: ...
+
+@runtime_checkable
+class LexicalBatch(Protocol):
+    """Changes that become visible together, when the batch's context exits cleanly."""
+
+    def upsert(self, chunks: Sequence[Chunk | StoredChunk]) -> None: ...
+
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+
+@runtime_checkable
+class LexicalIndex(Protocol):
+    """BM25 over the same chunks as the vector store; holds each chunk's text and metadata.
+
+    Implementations: ``ragconf.index.lexical_sqlite.SqliteLexicalIndex`` (incremental, the
+    default) and ``ragconf.index.lexical.BM25Index`` (bm25s, rebuilt per commit). One
+    contract suite (tests/contracts/test_lexical_index.py) runs against both.
+    """
+
+    capabilities: LexicalCapabilities
+
+    @property
+    def stamp(self) -> str | None:
+        """The identity of the saved contents; the sync records it for other hosts."""
+        ...
+
+    def __len__(self) -> int: ...
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[Hit]: ...
 
@@ -271,6 +308,20 @@ class LexicalIndex(Protocol):
 
     def mask_ids(self, ids: Sequence[str], filters: SearchFilters) -> list[bool | None]: ...
 
+    def batch(self) -> AbstractContextManager[LexicalBatch]: ...
+
+    def rebuild(self, chunks: Iterable[StoredChunk | Chunk]) -> None: ...
+
+    def refresh(self) -> bool: ...
+
     def save(self) -> None: ...
 
-    def __len__(self) -> int: ...
+
+@runtime_checkable
+class DocumentIndex(LexicalIndex, Protocol):
+    """A lexical index that also keeps the store's manifest (``capabilities.documents``):
+    the sync classifies content from it instead of scanning the vector store."""
+
+    def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, ManifestEntry]: ...
+
+    def metadata(self, ids: Sequence[str]) -> dict[str, Metadata]: ...

@@ -1,7 +1,11 @@
-"""Keeps the BM25 index in step with the vector store without rebuilding it per query.
+"""Keeps the lexical index in step with the vector store without rebuilding it per query.
 
-The index is loaded once at startup. A sync saves a fresh BM25 version and, when the sync
-records it, names its *stamp* in the store's collection metadata
+An index whose ``capabilities.shared`` is true (``SqliteLexicalIndex``) is caught up on
+every call: it reads the generation of its database and, when a sync (this process or
+another on the same data dir) committed since, only the chunk rows that sync changed.
+
+For a rebuilding index (bm25s), the index is loaded once at startup. A sync saves a fresh
+BM25 version and, when the sync records it, names its *stamp* in the store's collection metadata
 (``store.get_meta()["lexical_stamp"]``). On a search, at most once every ``check_interval_s``
 seconds, the holder asks whether the loaded index is stale:
 
@@ -80,6 +84,7 @@ class LexicalHolder:
         load: Callable[[], LexicalIndex] | None = None,
         rebuild: Callable[[], LexicalIndex] | None = None,
         check_interval_s: float = 5.0,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self._current = lexical
         self._version = disk_version(lexical)
@@ -90,6 +95,11 @@ class LexicalHolder:
         self._rebuild = rebuild
         self.check_interval_s = check_interval_s
         self._last_check = time.monotonic()
+        #: called (in a background thread) after a commit by a sync is noticed: the API
+        #: reopens an embedded vector store there, whose queries would not see it otherwise
+        self._on_change = on_change
+        self._changing: threading.Thread | None = None
+        self._pending = False
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
         self.reloads = 0
@@ -100,15 +110,52 @@ class LexicalHolder:
         return self._current
 
     def __call__(self) -> LexicalIndex:
+        current = self._current
+        if current.capabilities.shared:
+            try:
+                if current.refresh():  # O(changed chunks) when a sync committed, else one read
+                    self._changed()
+            except Exception:  # a locked or broken file: answer from what is held
+                log.warning("refreshing the lexical index failed", exc_info=True)
         now = time.monotonic()
         if now - self._last_check >= self.check_interval_s:
             self._last_check = now
             self.check()
         return self._current
 
+    def _changed(self) -> None:
+        if self._on_change is None:
+            return
+        with self._lock:
+            if self._changing is not None and self._changing.is_alive():
+                self._pending = True
+                return
+            self._pending = False
+            self._changing = threading.Thread(
+                target=self._run_on_change, name="ragconf-store-reopen", daemon=True
+            )
+            self._changing.start()
+
+    def _run_on_change(self) -> None:
+        while True:
+            try:
+                assert self._on_change is not None
+                self._on_change()
+            except Exception:
+                log.warning("reopening the vector store after a sync failed", exc_info=True)
+            with self._lock:
+                if not self._pending:
+                    return
+                self._pending = False
+
     def stale(self) -> bool:
         want = store_stamp(self._store)
-        if want is not None and want != lexical_stamp(self._current) and want != self._unreachable:
+        mine = lexical_stamp(self._current)
+        if self._current.capabilities.shared and want and mine:
+            # "<database>:<generation>": the same database catches up by itself (refresh);
+            # only a sync that wrote another host's index calls for a reconcile
+            return want.split(":")[0] != mine.split(":")[0] and want != self._unreachable
+        if want is not None and want != mine and want != self._unreachable:
             return True
         on_disk = disk_version(self._current)
         return on_disk is not None and on_disk != self._version

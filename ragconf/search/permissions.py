@@ -7,13 +7,19 @@ with those credentials, what the reader may see:
 
 ``off``     the service account's view; the header is ignored.
 ``spaces``  results are restricted to the spaces the reader can list (``GET /spaces`` with
-            the reader's credentials). The restriction is a filter on both retrieval legs,
-            so hidden spaces influence neither ranking, counts nor snippets.
+            the reader's credentials). The restriction is a filter on both retrieval legs;
+            the lexical index computes its BM25 statistics over the visible spaces only
+            and reads no postings of others (``capabilities.scoped_statistics``), so hidden
+            spaces influence neither ranking, counts, snippets nor the work done. (The
+            bm25s ``BM25Index``, a library option, keeps global statistics.)
 ``strict``  ``spaces`` plus a check of every candidate document (``GET /pages/{id}``,
             ``/blogposts/{id}``, ``/attachments/{id}``, ``/custom-content?id=``): a 404 or 403
             hides it. This catches page restrictions, inherited ones included (Confluence
             answers 404 under a restricted ancestor). Checks run concurrently (bounded) and
-            the retriever over-fetches candidates so that ``k`` results survive.
+            the retriever over-fetches candidates so that ``k`` results survive. Limit:
+            restricted pages inside a visible space still count in that space's BM25
+            statistics (N, average length, document frequencies), so they can shift the
+            BM25 scores of visible pages slightly; they are never shown, counted or quoted.
 
 Without the header, modes ``spaces``/``strict`` refuse with 401 (no anonymous view that
 could differ from the reader's); a header Confluence rejects also gives 401. Results are

@@ -49,6 +49,7 @@ from ragconf.sync._documents import (
     doc_hash,
     finalize_chunks,
 )
+from ragconf.sync._lexical import LexicalSync
 from ragconf.sync._pipeline import DocWork
 from ragconf.sync._plan import Step
 from ragconf.sync._report import Outcome, SyncReport
@@ -120,12 +121,14 @@ class Stages:
         extract: Extract,
         max_attachment_bytes: int,
         users: UserNames | None = None,
+        lexical: LexicalSync | None = None,
     ) -> None:
         self.conf, self.store, self.embedder = conf, store, embedder
         self.converter, self.chunker, self.report = converter, chunker, report
         self.extract = extract
         self.max_attachment_bytes = max_attachment_bytes
         self.users = users  # looks up the display names each batch mentions
+        self.lexical = lexical  # the run's lexical batch (sync._lexical.LexicalSync)
         # one store call at a time: the writer and the fetchers share the client
         self.store_lock = threading.Lock()
 
@@ -361,6 +364,11 @@ class Stages:
     def _write(self, docs: list[DocWork]) -> None:
         with self.store_lock:
             store_docs(self.store, docs)
+            if self.lexical is not None:  # the same changes, committed at the end of the run
+                self.lexical.upsert([c for d in docs for c in d.chunks])
+                self.lexical.delete(
+                    [cid for d in docs if d.action is not Outcome.METADATA for cid in d.stale_ids]
+                )
 
 
 def _too_large(cap: int) -> str:

@@ -42,6 +42,7 @@ from ragconf.index.types import Embedder, LexicalIndex, ManifestEntry, Metadata
 from ragconf.sync._documents import Item, SpaceInfo
 from ragconf.sync._enumerate import AttachmentMap, label_map, list_attachments, list_space
 from ragconf.sync._lease import StoreLease
+from ragconf.sync._lexical import LexicalSync
 from ragconf.sync._pipeline import Pipeline
 from ragconf.sync._plan import Change, Step, plan_deletions, plan_items
 from ragconf.sync._report import Outcome, Progress, SpaceReport, SyncReport
@@ -135,6 +136,7 @@ class Syncer:
         self.extract = extract
         self.lease_ttl_s = lease_ttl_s
         self.seen: set[str] = set()
+        self._lex = LexicalSync(lexical, store)
 
     # -- one run ----------------------------------------------------------------------------
 
@@ -148,15 +150,18 @@ class Syncer:
         ) as lease:
             state = SyncState(self.state_dir)
             report.resumed = state.interrupted_run() is not None
+            self._lex = LexicalSync(self.lexical, self.store)
+            self._lex.prepare(report.resumed)
             spaces, listed_all = self._spaces(report)
             state.begin([s.key for s in spaces], full=full)
             for s in spaces:
                 report.spaces[s.id] = SpaceReport(key=s.key, id=s.id, name=s.name)
             scope = None if listed_all else [s.id for s in spaces]
-            listed = self._sync_spaces(spaces, scope, full, report, state, lease)
-            finishing = time.perf_counter()
-            lease.check()  # nothing is deleted or published by a sync that lost its lease
-            self._delete_gone(scope, listed_all, listed, report)
+            with self._lex.run_batch():  # the lexical changes commit together, at the end
+                listed = self._sync_spaces(spaces, scope, full, report, state, lease)
+                finishing = time.perf_counter()
+                lease.check()  # nothing is deleted or published by a sync that lost its lease
+                self._delete_gone(scope, listed_all, listed, report)
             self._finish(report, spaces)
             report.stage_seconds["finish"] = time.perf_counter() - finishing
             report.duration_s = time.monotonic() - started
@@ -184,7 +189,7 @@ class Syncer:
     ) -> _Listed:
         """Enumerate, plan and feed the pipeline; returns what the listings saw."""
         started = time.perf_counter()
-        manifest = self.store.manifest(scope)
+        manifest = self._lex.manifest(scope)
         labels = label_map(self.conf, [s.id for s in spaces]) if spaces else {}
         if labels is None:
             report.warn("labels could not be listed; stored labels are kept this run")
@@ -202,7 +207,7 @@ class Syncer:
         stages = Stages(
             self.conf, self.store, self.embedder, self.converter, self.chunker, report,
             extract=extract, max_attachment_bytes=self.max_attachment_bytes,
-            users=self._user_names(),
+            users=self._user_names(), lexical=self._lex,
         )
         pipeline: Pipeline[Job, Fetched] = Pipeline(
             fetch=stages.fetch, convert=stages.convert, embed=stages.embed, write=stages.write,
@@ -270,7 +275,7 @@ class Syncer:
             batch = items[start : start + CLASSIFY_BATCH]
             ids = [c for it in batch for c in manifest.get(it.key, {}).get("chunk_ids", ())]
             with stages.store_lock:
-                metas = {s.id: s.metadata for s in self.store.get(ids)} if ids else {}
+                metas = self._lex.metadata(ids)
             for step in plan_items(batch, manifest, metas, full=full):
                 if step.change is Change.UNCHANGED:
                     report.count(step.item.space.id, Outcome.UNCHANGED)
@@ -300,18 +305,25 @@ class Syncer:
         """Delete documents no complete listing saw any more (the manifest is re-read:
         another worker may have moved one into its own space meanwhile)."""
         plan = plan_deletions(
-            self.store.manifest(scope), seen=listed.seen, complete=listed.complete,
+            self._lex.manifest(scope), seen=listed.seen, complete=listed.complete,
             listed=set(report.spaces), listed_all=listed_all,
         )
         for space_id in plan.skipped:
             report.spaces[space_id].deletions_skipped = True
+        # a manifest read from the lexical index may name documents another worker has
+        # moved out of this run's spaces in the store meanwhile: those stay
+        there = set(self._lex.still_there(None if listed_all else scope, list(plan.chunk_ids)))
+        doomed: list[str] = []
         for d in plan.deletions:
+            if not there.intersection(d.chunk_ids):
+                continue
             if d.space_id not in report.spaces:  # the space left a listing that succeeded
                 report.spaces[d.space_id] = self._gone_space(d.space_id, d.chunk_ids)
             report.count(d.space_id, Outcome.DELETED)
-        doomed = plan.chunk_ids
+            doomed += list(d.chunk_ids)
         for start in range(0, len(doomed), 1000):
             self.store.delete(doomed[start : start + 1000])
+            self._lex.delete(doomed[start : start + 1000])
 
     def _gone_space(self, space_id: str, chunk_ids: Sequence[str]) -> SpaceReport:
         key = f"(space {space_id})"
@@ -321,16 +333,16 @@ class Syncer:
 
     def _finish(self, report: SyncReport, spaces: list[SpaceInfo]) -> None:
         meta: Metadata = {}
-        if self.lexical is not None:
+        if self.lexical is not None and not self._lex.incremental:
             # a run killed after writing chunks but before saving BM25 leaves it stale, and
             # its rerun may find nothing left to change: rebuild after any interrupted run
             stale = report.resumed or len(self.lexical) != self.store.count()
             if report.changed_index or stale:
                 self.lexical.rebuild(self.store.iter_all())
                 self.lexical.save()
-            if self.lexical.stamp:
-                # API servers on other hosts reload their BM25 copy when this stamp moves
-                meta["lexical_stamp"] = str(self.lexical.stamp)
+        if self.lexical is not None and self.lexical.stamp:
+            # API servers on other hosts reload their BM25 copy when this stamp moves
+            meta["lexical_stamp"] = str(self.lexical.stamp)
         # not bookkeeping only: the stamp is how other hosts learn of this run's BM25, so
         # a failure here fails the run (StoreError) and the next run records it again
         self.store.set_meta(

@@ -7,6 +7,7 @@ import time
 from fastapi import APIRouter
 
 from ragconf.api.deps import ApiKeyDep, PermissionsDep, RetrieverDep
+from ragconf.api.routes.search import reported_ms, scoped_caller
 from ragconf.api.schemas import ContextRequest, ContextResponse, ErrorResponse
 from ragconf.search.context import build_context
 
@@ -42,5 +43,5 @@ def context(
         mode=req.mode,
     )
     data = pack.to_dict()
-    data["took_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+    data["took_ms"] = reported_ms(t0, scoped_caller(permissions))
     return ContextResponse.model_validate(data)

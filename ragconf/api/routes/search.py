@@ -34,16 +34,28 @@ def run_search(
     res: SearchResult = retriever.search(
         req.q, k=req.k, filters=filters, mode=req.mode, allow=permissions.allow
     )
-    took = round((time.perf_counter() - t0) * 1000, 3)
+    scoped = scoped_caller(permissions)
     return SearchResponse.model_validate(
         {
             "query": res.query,
             "mode": res.mode,
-            "took_ms": took,
+            "took_ms": reported_ms(t0, scoped),
             "results": [d.to_dict() for d in res.results],
-            "timings": res.timings,
+            # the per-leg breakdown could tell a reader how much hidden content a query met
+            "timings": {} if scoped else res.timings,
         }
     )
+
+
+def scoped_caller(permissions: object) -> bool:
+    """Whether results are scoped to a reader's permissions (``spaces``/``strict``)."""
+    return getattr(permissions, "mode", "off") != "off"
+
+
+def reported_ms(since: float, scoped: bool) -> float:
+    """Milliseconds since ``since``: whole milliseconds for a permission-scoped caller."""
+    ms = (time.perf_counter() - since) * 1000
+    return float(round(ms)) if scoped else round(ms, 3)
 
 
 @router.get("/search", response_model=SearchResponse, summary="Search (query string)")

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def open_store(
                 f"cannot open the embedded Chroma store at {path}: {exc}",
                 hint="set RAGCONF_DATA_DIR to a writable directory (or use RAGCONF_CHROMA_URL)",
             ) from exc
-    return ChromaStore(
+    store = ChromaStore(
         client,
         model_name=model_name,
         dimension=dimension,
@@ -96,6 +96,9 @@ def open_store(
         hnsw=hnsw,
         **options,
     )
+    if not chroma_url:
+        store._embedded_path = path
+    return store
 
 
 class ChromaStore(ChromaSearch, ChromaLeases):
@@ -147,6 +150,9 @@ class ChromaStore(ChromaSearch, ChromaLeases):
         self._lease_lock = threading.Lock()
         # a server answers over the network (and other hosts write to it): more slack
         self.lease_settle_s = 0.1 if location.startswith("embedded:") else 0.5
+        self._embedded_path: Path | None = None
+        self._reopens = 0
+        self._retired: list[Any] = []
         with self._errors("open collection"):
             self._col = client.get_or_create_collection(
                 self.name,
@@ -163,6 +169,40 @@ class ChromaStore(ChromaSearch, ChromaLeases):
     def __repr__(self) -> str:
         return f"ChromaStore({self.location!r}, collection={self.name!r})"
 
+    @property
+    def sees_other_writers(self) -> bool:
+        """Whether queries see vectors another process wrote. A Chroma server: yes. The
+        embedded client loads a collection's HNSW index once and never sees another
+        process's additions (its count and get do): call :meth:`reopen` after such a sync."""
+        return self._embedded_path is None
+
+    def reopen(self) -> None:
+        """Open the embedded collection afresh so queries see every write so far.
+
+        Chroma caches one client per path string, so the new client opens the same folder
+        under a path spelled differently (``chroma/./.``); the client before the previous
+        one is closed (a query may still be running on the previous one). Costs one load
+        of the HNSW index (about 0.13 s for 20,000 384-d vectors here).
+        """
+        if self._embedded_path is None:
+            return
+        import chromadb
+        from chromadb.config import Settings
+
+        with self._lock:
+            self._reopens += 1
+            alias = str(self._embedded_path) + "/." * self._reopens
+            settings = Settings(anonymized_telemetry=False, allow_reset=False)
+            with self._errors("reopen"):
+                client = chromadb.PersistentClient(path=alias, settings=settings)
+                col = client.get_collection(self.name, embedding_function=None)
+            for old in self._retired[:-1]:
+                with suppress(Exception):
+                    old.close()
+            self._retired = [*self._retired[-1:], self._client]
+            self._client, self._col = client, col
+            self._generation += 1
+
     def configuration(self) -> dict[str, Any]:
         """The collection's HNSW configuration as Chroma reports it."""
         with self._errors("get collection"):
@@ -172,6 +212,8 @@ class ChromaStore(ChromaSearch, ChromaLeases):
     def close(self) -> None:
         """Release the client (SQLite handles; the HTTP connection pool of a server client)."""
         try:
+            for old in self._retired:
+                old.close()
             self._client.close()
             # chromadb's HTTP client (and its admin client) never close their httpx pools
             for client in (self._client, getattr(self._client, "_admin_client", None)):
@@ -312,6 +354,10 @@ class ChromaStore(ChromaSearch, ChromaLeases):
                 if md and md.get("text_hash") is not None:
                     out[cid] = str(md["text_hash"])
         return out
+
+    def iter_metadata(self) -> Iterator[StoredChunk]:
+        """Every chunk's id and metadata (no text, no vector), page by page."""
+        return self._scan_metadata([None])
 
     def _scan_metadata(self, wheres: Iterable[dict[str, Any] | None]) -> Iterator[StoredChunk]:
         for where in wheres:

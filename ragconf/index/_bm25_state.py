@@ -1,0 +1,85 @@
+"""The in-memory generation of the bm25s index (``lexical.BM25Index``): filter columns
+and cached row masks over them."""
+
+from __future__ import annotations
+
+import mmap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragconf.index.types import SearchFilters
+
+__all__ = ["KEYS", "State", "labels"]
+
+KEYS = ("space_key", "space_id", "content_type")
+_KEYS = KEYS
+
+
+def labels(value: Any) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [x for x in value.split(",") if x]
+    return [str(x) for x in value]
+
+
+@dataclass
+class State:
+    """One immutable generation of the index; searches read one state, rebuilds swap it."""
+
+    folder: Path | None
+    bm25: Any
+    ids: list[str]
+    codes: dict[str, np.ndarray]
+    values: dict[str, list[str]]
+    labels: dict[str, np.ndarray]
+    updated: np.ndarray
+    offsets: np.ndarray
+    docs: mmap.mmap | None
+    staged: bool = False
+    masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> State:
+        codes = {k: np.zeros(0, np.int32) for k in _KEYS}
+        return cls(
+            None,
+            None,
+            [],
+            codes,
+            {k: [] for k in _KEYS},
+            {},
+            np.zeros(0),
+            np.zeros(1, np.int64),
+            None,
+        )
+
+    def mask(self, f: SearchFilters) -> np.ndarray:
+        """Boolean row mask equal to ``f.matches`` on each chunk's metadata (cached)."""
+        cached = self.masks.get(f)
+        if cached is not None:
+            return cached
+        n = len(self.ids)
+        keep = np.ones(n, dtype=bool)
+        for key, wanted in zip(_KEYS, (f.space_keys, f.space_ids, f.content_types), strict=True):
+            if wanted is None or (not wanted and key != "space_id"):
+                continue
+            index = {v: i for i, v in enumerate(self.values[key])}
+            codes = [index[str(w)] for w in wanted if str(w) in index]
+            keep &= np.isin(self.codes[key], np.asarray(codes, dtype=np.int32))
+        if f.labels:
+            has = np.zeros(n, dtype=bool)
+            for label in f.labels:
+                if label in self.labels:
+                    has[self.labels[label]] = True
+            keep &= has
+        if f.updated_after is not None:
+            with np.errstate(invalid="ignore"):  # unknown (NaN) compares False, as in matches()
+                keep &= self.updated >= f.updated_after.timestamp()
+        if len(self.masks) >= 64:
+            self.masks.clear()
+        self.masks[f] = keep
+        return keep

@@ -1,0 +1,78 @@
+"""What the sync reads from the SQLite lexical index instead of scanning the vector store:
+the manifest (per document: version, chunk ids, space) and chunks' metadata.
+
+Both take a connection inside the caller's read transaction (one snapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ragconf.index.types import ManifestEntry, StoredChunk
+
+__all__ = ["chunks_metadata", "manifest"]
+
+_MANIFEST = (
+    "SELECT c.cid, json_extract(b.meta, '$.content_type'), "
+    "json_extract(b.meta, '$.content_id'), json_extract(b.meta, '$.version'), "
+    "s.space_id, s.space_key, coalesce(json_extract(c.meta, '$.chunk_index'), 0) "
+    "FROM chunks c JOIN bases b ON b.id=c.base JOIN spaces s ON s.code=b.space"
+)
+
+
+def manifest(
+    conn: sqlite3.Connection, space_ids: Sequence[str] | None
+) -> dict[str, ManifestEntry]:
+    """``"type:id"`` -> {"version", "chunk_ids", "space_id", "space_key"}: the fields of the
+    store's manifest that the sync reads, from SQL alone (no JSON parsed in Python).
+    ``version`` is the lowest over a document's chunks, as in the store's manifest."""
+    sql, args = _MANIFEST, [] if space_ids is None else [str(x) for x in space_ids]
+    if space_ids is not None:
+        if not args:
+            return {}
+        sql += f" WHERE s.space_id IN ({','.join('?' * len(args))})"
+    docs: dict[str, ManifestEntry] = {}
+    low: dict[str, int | None] = {}
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for cid, ctype, content_id, version, sid, skey, index in conn.execute(sql, args):
+        key = f"{ctype}:{content_id}"
+        if key not in docs:
+            docs[key] = {"space_id": sid, "space_key": skey}
+            low[key] = version
+        elif version is not None:
+            lowest = low[key]
+            if lowest is None or version < lowest:
+                low[key] = version
+        parts.setdefault(key, []).append((int(index), cid))
+    for key, entry in docs.items():
+        entry["chunk_ids"] = [cid for _, cid in sorted(parts[key])]
+        v = low[key]
+        entry["version"] = int(v) if v is not None else None
+    return docs
+
+
+def chunks_metadata(
+    conn: sqlite3.Connection, *, ids: Sequence[str] | None = None
+) -> Iterator[StoredChunk]:
+    """Chunks (``ids``, or all) with their full metadata and no text."""
+    sql = "SELECT c.cid, c.meta, b.meta FROM chunks c JOIN bases b ON b.id=c.base"
+    if ids is None:
+        groups: list[list[str]] = [[]]
+    else:
+        wanted = list(dict.fromkeys(ids))
+        groups = [wanted[i : i + 500] for i in range(0, len(wanted), 500)]
+    cache: dict[str, dict[str, Any]] = {}
+    for part in groups:
+        if ids is not None and not part:
+            continue
+        clause = f" WHERE c.cid IN ({','.join('?' * len(part))})" if ids is not None else ""
+        for cid, own, base in conn.execute(sql + clause, part):
+            shared = cache.get(base)
+            if shared is None:
+                if len(cache) > 1000:  # a document's chunks come together; bound the memory
+                    cache.clear()
+                shared = cache[base] = json.loads(base)
+            yield StoredChunk(cid, "", {**shared, **json.loads(own)})
