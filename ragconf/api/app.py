@@ -120,6 +120,8 @@ def _validation_message(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
         msg = str(e.get("msg", "invalid value"))
         # pydantic prefixes messages of ValueError-based checks; ours read better without
         msg = msg.removeprefix("Value error, ")
+        if e.get("type") == "json_invalid":  # loc is a character offset, not a field
+            where, msg = "body", f"not valid JSON (near character {loc[-1] if loc else 0})"
         parts.append(f"{where}: {msg}")
         # the offending input is not echoed back: it may be huge, or something secret
         details.append({"loc": loc, "msg": msg, "type": e.get("type")})
@@ -332,7 +334,15 @@ def create_app(
     app.include_router(search.router)
     app.include_router(context.router)
 
+    from ragconf.api._http import HttpHygiene
+
+    app.router.redirect_slashes = False  # _http answers /search/ itself, without a redirect
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(HttpHygiene, routes=app)
+    if settings.api_keys:
+        from ragconf.api._openapi import document_api_keys
+
+        document_api_keys(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -17,6 +17,7 @@ __all__ = [
     "ContextResponse",
     "ErrorResponse",
     "HealthResponse",
+    "ModeName",
     "ReadyResponse",
     "SearchRequest",
     "SearchResponse",
@@ -96,6 +97,11 @@ class _Filtered(_Strict):
     @field_validator("updated_after", mode="before")
     @classmethod
     def _date(cls, v: object) -> object:
+        if isinstance(v, (int, float)):  # GET can't tell a number from text: neither may POST
+            raise ValueError(
+                "updated_after must be an ISO date or datetime (2024-05-01 or "
+                "2024-05-01T12:00:00Z), not a number"
+            )
         return parse_updated_after(v) if isinstance(v, (str, date)) else v
 
     def filters(self) -> SearchFilters:
@@ -107,9 +113,15 @@ class _Filtered(_Strict):
         )
 
 
+#: C0 control characters other than tab and newlines: never part of a question
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+
+
 def _not_blank(v: str) -> str:
     if not v.strip():
         raise ValueError("the query must not be blank")
+    if not _CONTROL.isdisjoint(v):
+        raise ValueError("the query must not contain control characters such as NUL")
     return v
 
 

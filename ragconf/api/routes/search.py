@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from ragconf.api.deps import ApiKeyDep, PermissionsDep, RetrieverDep
-from ragconf.api.schemas import ErrorResponse, SearchRequest, SearchResponse
+from ragconf.api.schemas import ErrorResponse, ModeName, SearchRequest, SearchResponse
 from ragconf.search.retrieve import MAX_K, MAX_QUERY_CHARS, SearchResult
 
 __all__ = ["router"]
@@ -51,9 +51,14 @@ def search_get(
     retriever: RetrieverDep,
     permissions: PermissionsDep,
     q: Annotated[
-        str, Query(description=f"the question or keywords (1..{MAX_QUERY_CHARS} characters)")
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY_CHARS,
+            description=f"the question or keywords (1..{MAX_QUERY_CHARS} characters)",
+        ),
     ],
-    k: Annotated[int, Query(description=f"documents to return (1..{MAX_K})")] = 10,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description=f"documents to return (1..{MAX_K})")] = 10,
     space: Annotated[
         list[str] | None, Query(description="space keys; repeat or comma-separate")
     ] = None,
@@ -65,7 +70,7 @@ def search_get(
     updated_after: Annotated[
         str | None, Query(description="ISO date or datetime, e.g. 2024-05-01")
     ] = None,
-    mode: Annotated[str | None, Query(description="hybrid (default), dense or bm25")] = None,
+    mode: Annotated[ModeName | None, Query(description="hybrid (default), dense or bm25")] = None,
 ) -> SearchResponse:
     """Documents that answer ``q``, best first, each with a link to its best section."""
     try:
