@@ -60,6 +60,9 @@ register_commands(app)
 
 def main() -> None:
     """Console entry point: run the app and map ragconf errors to exit codes, in one place."""
+    from ragconf.runtime import private_umask
+
+    private_umask()  # the index holds restricted pages' text: nothing we write is for others
     try:
         # with standalone_mode=False click *returns* the code of a typer.Exit instead of
         # raising it, so the return value is the exit status
