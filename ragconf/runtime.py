@@ -10,7 +10,7 @@ import logging
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ragconf.confluence import Confluence
@@ -73,19 +73,35 @@ def _owner_only(path: Path) -> None:
         path.chmod(mode & ~_GROUP_OTHER)
 
 
-def make_confluence(settings: Settings, *, auth: str | None = None) -> Confluence:
-    """A Confluence client for the configured site (or for ``auth`` on its behalf)."""
+#: ``ragconf verify`` diagnoses unreachable sites (VPN, firewall): it must answer in
+#: seconds, not after the patient budget a sync uses (30 s per attempt, 180 s per request)
+QUICK_TIMEOUT_S = 8.0
+QUICK_DEADLINE_S = 20.0
+
+
+def make_confluence(
+    settings: Settings, *, auth: str | None = None, quick: bool = False
+) -> Confluence:
+    """A Confluence client for the configured site (or for ``auth`` on its behalf).
+
+    ``quick``: a short budget per request (one retry, ``QUICK_TIMEOUT_S`` per attempt,
+    ``QUICK_DEADLINE_S`` in all), for the connection check.
+    """
     from ragconf.confluence import Confluence
     from ragconf.errors import ConfigurationError
 
     if not settings.api_url:
         raise ConfigurationError("no Confluence endpoint configured (RAGCONF_CONFLUENCE_URL)")
+    budget: dict[str, Any] = {}
+    if quick:
+        budget = {"timeout": QUICK_TIMEOUT_S, "max_retries": 1, "deadline": QUICK_DEADLINE_S}
     return Confluence(
         settings.api_url,
         auth=auth or settings.authorization(),
         max_retry_after=settings.max_retry_after_s,
         rate=settings.request_rate,
         max_concurrency=settings.max_concurrency,
+        **budget,
     )
 
 

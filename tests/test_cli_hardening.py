@@ -70,3 +70,60 @@ def test_an_old_world_readable_data_dir_is_tightened(tmp_path: Path) -> None:
 def _json(proc: subprocess.CompletedProcess[str]) -> dict:
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
+
+
+# -- items 10 and 12: a documented code for persistent 5xx; verify's short budget ------------
+
+
+def test_persistent_5xx_exits_with_its_documented_code(tmp_path: Path) -> None:
+    from ragconf.simulator import Faults
+
+    site, _ = build_site()
+    with SimulatorServer(site, faults=Faults(error_rate=1.0, error_statuses=(500,))) as sim:
+        done = ragconf(sim, tmp_path / "data", "verify")
+    assert done.returncode == 10, (done.returncode, done.stderr)
+    assert "500" in done.stderr and "Traceback" not in done.stderr
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers (a firewall that black-holes, a hung proxy)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[object] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)  # held open, never read or answered
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()  # type: ignore[attr-defined]
+
+
+def test_verify_gives_up_on_a_silent_host_after_a_short_budget(tmp_path: Path) -> None:
+    from ragconf.runtime import QUICK_DEADLINE_S
+
+    server = SilentServer()
+    try:
+        # the old budget (30 s x 9 attempts) runs into this guard; the new one ends well before
+        done = ragconf(None, tmp_path / "data", "verify", timeout=QUICK_DEADLINE_S * 4,
+                       RAGCONF_CONFLUENCE_URL=f"http://127.0.0.1:{server.port}",
+                       RAGCONF_CONFLUENCE_USERNAME="me@acme.com",
+                       RAGCONF_CONFLUENCE_TOKEN="tok-silent")
+    finally:
+        server.close()
+    assert done.returncode == 8, (done.returncode, done.stderr)
+    assert "Timeout" in done.stderr and "tok-silent" not in done.stderr
+    assert 1 <= len(server.accepted) <= 2  # one retry at most

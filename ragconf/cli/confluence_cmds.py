@@ -96,7 +96,7 @@ def _verify(as_json: bool) -> None:
 
     settings = get_settings()
     try:
-        conf = make_confluence(settings)
+        conf = make_confluence(settings, quick=True)
         with conf:
             if not as_json:
                 typer.echo(redact(f"Checking {conf.api_url} …"), err=True)
