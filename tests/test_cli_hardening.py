@@ -127,3 +127,45 @@ def test_verify_gives_up_on_a_silent_host_after_a_short_budget(tmp_path: Path) -
     assert done.returncode == 8, (done.returncode, done.stderr)
     assert "Timeout" in done.stderr and "tok-silent" not in done.stderr
     assert 1 <= len(server.accepted) <= 2  # one retry at most
+
+
+# -- item 9: a failed listing fails the run ---------------------------------------------------
+
+
+def test_failed_listings_exit_3_and_show_in_json(tmp_path: Path) -> None:
+    from ragconf.simulator import Faults
+
+    site, _ = build_site()
+    with SimulatorServer(site) as sim:
+        first = ragconf(sim, tmp_path / "data", "sync", "--quiet", "--json")
+        assert first.returncode == 0, first.stderr
+        # every space's page listing fails: 503 with a Retry-After beyond the cap ends
+        # each request at once (a plain 500 does the same after minutes of retries)
+        sim.faults = Faults(error_rate=1.0, error_statuses=(503,), retry_after="3600",
+                            paths=r"/spaces/\d+/pages$")
+        done = ragconf(sim, tmp_path / "data", "sync", "--quiet", "--json")
+        table = ragconf(sim, tmp_path / "data", "sync", "--quiet")
+    assert done.returncode == 3, done.stderr
+    summary = _json(done)
+    assert summary["failed"] == []  # no document failed: the listings did
+    failed = {(f["space_key"], f["listing"]) for f in summary["listings_failed"]}
+    assert failed == {("ENG", "pages"), ("OPS", "pages")}
+    assert all("ServerError" in f["error"] for f in summary["listings_failed"])
+    assert table.returncode == 3
+    assert "listing pages" in table.stderr and "listings failed" in table.stderr
+
+
+# -- item 13: an unknown --space is an error ---------------------------------------------------
+
+
+def test_an_unknown_space_exits_6_with_the_visible_keys(tmp_path: Path) -> None:
+    site, _ = build_site()
+    with SimulatorServer(site) as sim:
+        done = ragconf(sim, tmp_path / "data", "sync", "--quiet", "--space", "NOPE")
+        wrong_case = ragconf(sim, tmp_path / "data", "sync", "--quiet", "--space", "eng",
+                             "--space", "OPS")
+    assert done.returncode == 6, done.stderr
+    assert "'NOPE'" in done.stderr and "ENG, OPS" in done.stderr
+    assert wrong_case.returncode == 6, wrong_case.stderr
+    assert "did you mean 'ENG'" in wrong_case.stderr and "case-sensitive" in wrong_case.stderr
+    assert "nothing was synced" in done.stderr

@@ -60,6 +60,9 @@ class SyncReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    #: listings that failed after retries (space content, attachments, labels): what they
+    #: would have changed or deleted is stale until a run lists them again
+    listings_failed: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
     full: bool = False
@@ -111,7 +114,7 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.listings_failed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +124,7 @@ class SyncReport:
             "unchanged": self.unchanged,
             "deleted": self.documents_deleted,
             "failed": list(self.failed),
+            "listings_failed": list(self.listings_failed),
             "warnings": list(self.warnings),
             "chunks_embedded": self.chunks_embedded,
             "chunks_reused": self.chunks_reused,
@@ -183,6 +187,12 @@ class SyncReport:
             self.spaces[item.space.id].failed += 1
             self._processed += 1
             self._tick("documents", self._processed, self._to_process)
+
+    def listing_failed(self, listing: str, error: str, space_key: str | None = None) -> None:
+        with self._lock:
+            self.listings_failed.append(
+                {"space_key": space_key, "listing": listing, "error": error}
+            )
 
     def warn(self, message: str, item: Any = None) -> None:
         entry: dict[str, Any] = {"message": message}
