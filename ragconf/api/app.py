@@ -106,7 +106,8 @@ class BodySizeLimit:
 
 
 def _error_response(exc: RagconfError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else {}
+    headers.update(getattr(exc, "http_headers", None) or {})  # e.g. Retry-After on a 429
     body = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
     return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
@@ -286,7 +287,7 @@ def _install_permissions(app: FastAPI, settings: Settings) -> None:
     )
     app.state.permission_engine = engine
     app.state.permission_resolver = lambda request: engine.scope(
-        request.headers.get(USER_AUTH_HEADER)
+        request.headers.get(USER_AUTH_HEADER), request.client.host if request.client else None
     )
 
 

@@ -2,9 +2,9 @@
 
 Exit codes (documented in the README):
   0 ok · 1 unexpected error · 2 bad usage or configuration · 3 sync finished with failed
-  documents or listings · 4 authentication failed (401) · 5 permission denied (403) · 6 not found (404)
-  · 7 rate limited (429) · 8 connection or bad response · 9 another sync holds the lock
-  · 10 Confluence kept failing (5xx) after retries
+  documents or listings · 4 authentication failed (401) · 5 permission denied (403)
+  · 6 not found (404) · 7 rate limited (429) · 8 connection or bad response
+  · 9 another sync holds the lock · 10 server error (5xx) from Confluence after retries
 """
 
 from __future__ import annotations

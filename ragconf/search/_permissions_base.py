@@ -23,7 +23,10 @@ __all__ = [
     "PermissionForbiddenError",
     "PermissionRequiredError",
     "_TTLCache",
+    "_doc_key",
+    "_valid_header",
     "credential_fingerprint",
+    "scoped_counts",
 ]
 
 USER_AUTH_HEADER = "X-Confluence-Authorization"
@@ -94,3 +97,79 @@ class _TTLCache:
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+def _doc_key(md: dict[str, Any]) -> str | None:
+    kind, cid = md.get("content_type"), md.get("content_id")
+    if not kind or not cid:
+        return None
+    return f"{kind}:{cid}"
+
+
+def _valid_header(value: str | None) -> str:
+    """The header value if it is a usable ``Basic``/``Bearer`` credential; else 401."""
+    if value is None or not value.strip():
+        raise PermissionRequiredError(
+            f"this search service shows each reader only what they can view in Confluence: "
+            f"send the reader's credentials in the {USER_AUTH_HEADER} header"
+        )
+    scheme, _, credential = value.strip().partition(" ")
+    if scheme.lower() not in ("basic", "bearer") or not credential.strip():
+        raise PermissionRequiredError(
+            f"{USER_AUTH_HEADER} must be 'Basic <base64(email:api-token)>' or 'Bearer <token>'"
+        )
+    return f"{scheme.capitalize()} {credential.strip()}"
+
+
+def scoped_counts(
+    store: Any,
+    raw: dict[str, Any],
+    space_ids: frozenset[str],
+    keys_by_id: dict[str, str],
+    cache: _TTLCache,
+) -> dict[str, Any]:
+    """``/stats`` counted over ``space_ids`` only (the reader's spaces; spaces mode)."""
+    manifest = getattr(store, "manifest", None)
+    if not callable(manifest):
+        keys = set(keys_by_id.values())
+        by_space = {k: v for k, v in (raw.get("by_space") or {}).items() if k in keys}
+        total = sum(by_space.values())
+        return {
+            "chunks": total,
+            "documents": None,
+            "by_space": by_space,
+            "by_type": {},
+            "lexical_chunks": total,
+        }
+    # one scan of the readers' spaces per set of spaces and index size, for cache_s
+    cache_key = (space_ids, _count(store))
+    cached = cache.get(cache_key)
+    if cached is not _TTLCache._MISSING:
+        return dict(cached)
+    by_space_out: dict[str, int] = {}
+    by_type: dict[str, int] = {}
+    chunks = 0
+    entries = manifest(sorted(space_ids))
+    for content_key, entry in entries.items():
+        n = len(entry.get("chunk_ids") or ())
+        chunks += n
+        space = keys_by_id.get(str(entry.get("space_id")), "")
+        by_space_out[space] = by_space_out.get(space, 0) + n
+        kind = content_key.split(":", 1)[0]
+        by_type[kind] = by_type.get(kind, 0) + n
+    out = {
+        "chunks": chunks,
+        "documents": len(entries),
+        "by_space": dict(sorted(by_space_out.items())),
+        "by_type": dict(sorted(by_type.items())),
+        "lexical_chunks": chunks,
+    }
+    cache.put(cache_key, out)
+    return out
+
+
+def _count(store: Any) -> int | None:
+    try:
+        return int(store.count())
+    except Exception:  # a store that can't count: cache by spaces alone
+        return None

@@ -34,6 +34,9 @@ def run_search(
     res: SearchResult = retriever.search(
         req.q, k=req.k, filters=filters, mode=req.mode, allow=permissions.allow
     )
+    redact = getattr(permissions, "redact_breadcrumbs", None)
+    if callable(redact):  # strict: ancestors the reader can't open are not named
+        redact(res.results)
     took = round((time.perf_counter() - t0) * 1000, 3)
     return SearchResponse.model_validate(
         {
