@@ -169,3 +169,99 @@ def test_an_unknown_space_exits_6_with_the_visible_keys(tmp_path: Path) -> None:
     assert wrong_case.returncode == 6, wrong_case.stderr
     assert "did you mean 'ENG'" in wrong_case.stderr and "case-sensitive" in wrong_case.stderr
     assert "nothing was synced" in done.stderr
+
+
+# -- items 16 and 17: the demo stays a demo, and its index is found ---------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_ignores_a_configured_site_and_search_serve_find_its_index(tmp_path: Path) -> None:
+    from ragconf.simulator import Site
+
+    real_site = Site()
+    real_site.add_space("ACME", "Acme wiki", homepage=False)
+    real_site.add_page("ACME", "Ledger runbook", "<p>Restart the ledger service.</p>")
+    data = tmp_path / "data"
+    with SimulatorServer(real_site) as real:  # "configured" with `ragconf configure`
+        demo = ragconf(real, data, "demo", "--no-serve", "--simulator-port", str(_free_port()),
+                       "-q", "how do we release to production")
+        assert real.request_count == 0  # the real site was not touched
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "Started the Confluence simulator" in demo.stdout
+    assert "Using the Confluence site" not in demo.stdout
+    assert (data / "demo" / "chroma").is_dir() and not (data / "chroma").exists()
+
+    found = ragconf(None, data, "search", "release to production", "--json")
+    assert found.returncode == 0, found.stderr
+    assert "demo index" in found.stderr
+    assert _json(found)["results"], found.stdout
+    assert not (data / "chroma").exists()  # no empty store was created beside it
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGCONF_")}
+    env.update(RAGCONF_DATA_DIR=str(data), RAGCONF_EMBED_MODEL="hash")
+    with subprocess.Popen([RAGCONF, "serve", "--port", str(port), "--log-level", "warning"],
+                          env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as server:
+        try:
+            body = _wait_for_search(port, "release to production", server)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    assert body["results"]
+    assert not (data / "chroma").exists()
+
+
+def _wait_for_search(port: int, q: str, server: subprocess.Popen[str]) -> dict:
+    import time
+
+    import httpx
+
+    for _ in range(600):
+        assert server.poll() is None, server.communicate()
+        try:
+            r = httpx.get(f"http://127.0.0.1:{port}/search", params={"q": q}, timeout=30)
+        except httpx.TransportError:
+            time.sleep(0.1)
+            continue
+        assert r.status_code == 200, r.text
+        return r.json()  # type: ignore[no-any-return]
+    raise AssertionError("the API did not come up")
+
+
+def test_search_without_any_index_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    done = ragconf(None, data, "search", "anything")
+    assert done.returncode == 2, done.stderr
+    assert "no index" in done.stderr and "ragconf sync" in done.stderr
+    assert list(data.iterdir()) == []
+
+
+# -- item 18: serve validates its port ---------------------------------------------------------
+
+
+def test_serve_reports_busy_and_invalid_ports_with_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = ragconf(None, data, "serve", "--port", str(port))
+    assert taken.returncode == 2, taken.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+    assert "Traceback" not in taken.stderr
+    for bad in ("99999", "-1", "0"):
+        done = ragconf(None, data, "serve", "--port", bad)
+        assert done.returncode == 2, (bad, done.stderr)
+        assert "--port" in done.stderr and "Traceback" not in done.stderr
