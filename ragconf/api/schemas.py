@@ -18,6 +18,7 @@ __all__ = [
     "ErrorResponse",
     "HealthResponse",
     "ModeName",
+    "PlaceItem",
     "ReadyResponse",
     "SearchRequest",
     "SearchResponse",
@@ -172,6 +173,17 @@ class SectionItem(BaseModel):
     snippet_plain: str = Field(description="the same sentences without marks")
 
 
+class PlaceItem(BaseModel):
+    """One copy of a file that is attached in several places (the result lists them all)."""
+
+    content_id: str
+    title: str
+    url: str
+    space_key: str | None
+    attached_to: str | None = Field(description="title of the page or blog post it hangs on")
+    breadcrumbs: list[str]
+
+
 class SearchResultItem(BaseModel):
     content_id: str
     content_type: ContentTypeName | str
@@ -188,6 +200,13 @@ class SearchResultItem(BaseModel):
     snippet: str = Field(description="best sentence window, query terms marked as **term**")
     snippet_plain: str = Field(description="the same window without marks")
     sections: list[SectionItem] = Field(description="other matching sections, best first")
+    places: list[PlaceItem] = Field(
+        default_factory=list,
+        # only on merged results: everyone else's answer keeps the documented fields
+        exclude_if=lambda places: not places,
+        description="only when the same file is attached in several places: every one of "
+        "them, this result's own first",
+    )
 
 
 class SearchResponse(BaseModel):

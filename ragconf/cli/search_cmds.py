@@ -42,6 +42,7 @@ def search(
     from ragconf.api.schemas import parse_updated_after
     from ragconf.errors import InvalidQueryError
     from ragconf.index.types import CONTENT_TYPES, SearchFilters
+    from ragconf.search._duplicates import result_dict
     from ragconf.search.retrieve import validate_query
 
     types = _split(type_)
@@ -66,7 +67,7 @@ def search(
                 "query": res.query,
                 "mode": res.mode,
                 "took_ms": res.timings.get("total_ms"),
-                "results": [d.to_dict() for d in res.results],
+                "results": [result_dict(d) for d in res.results],
             }
         )
         return
@@ -103,7 +104,11 @@ def _print_table(results: list[Any]) -> None:
     table.add_column("space", no_wrap=True)
     table.add_column("url", overflow="fold")
     for d in results:
-        table.add_row(f"{d.score:.3f}", d.title, d.space_key or "", d.anchor_url or d.url)
+        copies = len(getattr(d, "places", ()) or ()) - 1
+        title = d.title
+        if copies > 0:  # one file attached in several places: one row
+            title += f" (also attached in {copies} more place{'s' if copies > 1 else ''})"
+        table.add_row(f"{d.score:.3f}", title, d.space_key or "", d.anchor_url or d.url)
     console.print(table)
 
 

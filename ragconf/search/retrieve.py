@@ -20,6 +20,7 @@ from typing import Any
 from ragconf.errors import InvalidQueryError
 from ragconf.index.types import Embedder, Hit, LexicalIndex, SearchFilters, VectorStore
 from ragconf.search._dense import dense_leg, is_bare, materialise
+from ragconf.search._duplicates import collapse_duplicates, with_spare
 from ragconf.search._fusion import FusionConfig, best_per_doc, doc_key, fuse
 from ragconf.search._snippets import make_snippet
 
@@ -240,7 +241,8 @@ class Retriever:
             timings["lexical_ms"] = _ms(t)
 
         t = time.perf_counter()
-        results = self._assemble(query, k, mode, dense_hits, lexical_hits, lexical)
+        results = self._assemble(query, with_spare(k), mode, dense_hits, lexical_hits, lexical)
+        results = collapse_duplicates(results, self.store)[:k]  # one result per file
         timings["fuse_ms"] = _ms(t)
         timings["total_ms"] = _ms(t0)
         return SearchResult(query=query, mode=mode, results=results, timings=timings)

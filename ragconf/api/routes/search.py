@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from ragconf.api.deps import ApiKeyDep, PermissionsDep, RetrieverDep
 from ragconf.api.schemas import ErrorResponse, ModeName, SearchRequest, SearchResponse
+from ragconf.search._duplicates import result_dict
 from ragconf.search.retrieve import MAX_K, MAX_QUERY_CHARS, SearchResult
 
 __all__ = ["router"]
@@ -43,7 +44,7 @@ def run_search(
             "query": res.query,
             "mode": res.mode,
             "took_ms": took,
-            "results": [d.to_dict() for d in res.results],
+            "results": [result_dict(d) for d in res.results],
             "timings": res.timings,
         }
     )
