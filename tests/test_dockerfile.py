@@ -82,6 +82,8 @@ def test_the_stub_dependency_step_builds(tmp_path: Path) -> None:
         proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, f"{command}\n{proc.stdout}\n{proc.stderr}"
+        # pyproject.toml in the form current setuptools expects (an SPDX license string)
+        assert "Deprecat" not in proc.stderr, proc.stderr
     built = list(wheels.glob("ragconf-*.whl"))
     assert len(built) == 1, built
     assert built[0].name.startswith(f"ragconf-{__version__}-")
