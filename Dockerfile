@@ -22,9 +22,12 @@ WORKDIR /app
 RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 
 # Dependencies first, from pyproject alone (with a stub package), so that editing the code
-# does not reinstall them; then the code itself without touching the dependencies.
+# does not reinstall them; then the code itself without touching the dependencies. The stub
+# carries _version.py: pyproject reads the version from it. (tests/test_dockerfile.py
+# replays this step.)
 COPY pyproject.toml README.md ./
-RUN mkdir ragconf && touch ragconf/__init__.py \
+COPY ragconf/_version.py ./ragconf/_version.py
+RUN touch ragconf/__init__.py \
  && pip install . && pip uninstall -y ragconf && rm -rf ragconf build
 COPY ragconf ./ragconf
 RUN pip install --no-deps . && rm -rf build \

@@ -10,17 +10,34 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test lint unit docs docs-check compose-check notebook slow bench clean
+# torch comes first, pinned, and on Linux from PyTorch's CPU wheel index: PyPI's Linux torch
+# is the CUDA build (about 20 CUDA packages, several GB). Where that index is unreachable the
+# default index is used (it may hold a local CPU wheel). For a GPU build, name its index:
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cu128
+TORCH := torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+OS ?= $(shell uname -s)
+
+.PHONY: install install-torch demo test lint unit docs docs-check compose-check notebook slow bench clean
 
 install: $(VENV)/.installed
 
-# torch first and pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(MAKE) --no-print-directory install-torch
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
+
+install-torch:
+	@if [ "$(OS)" = Linux ] && [ -n "$(TORCH_INDEX)" ]; then \
+	  echo "installing $(TORCH) from $(TORCH_INDEX)"; \
+	  $(PY) -m pip install -q --retries 1 --timeout 30 $(TORCH) --index-url $(TORCH_INDEX) \
+	  || { echo "$(TORCH_INDEX) is unreachable: installing $(TORCH) from the default index" >&2; \
+	       $(PY) -m pip install -q $(TORCH); }; \
+	else \
+	  $(PY) -m pip install -q $(TORCH); \
+	fi
 
 # Ctrl-C stops the API and the simulator; DEMO_ARGS passes options, e.g. DEMO_ARGS="--port 8080"
 demo: install

@@ -15,7 +15,8 @@ credentials), the HTTP status and Confluence's error body, like httpx's exceptio
     │       ├── NotFoundError           404 on an object
     │       │   └── EndpointNotFoundError   404 on the API root: wrong base URL
     │       ├── InvalidRequestError     400
-    │       └── RateLimitedError        429 after retries
+    │       ├── RateLimitedError        429 after retries
+    │       └── ServerError             5xx after retries
     ├── IndexingError               convert/chunk/embed/store failures
     │   ├── ConversionError
     │   ├── EmbeddingError
@@ -47,6 +48,7 @@ __all__ = [
     "PermissionDeniedError",
     "RagconfError",
     "RateLimitedError",
+    "ServerError",
     "StoreError",
     "SyncLockedError",
     "TransportError",
@@ -174,6 +176,14 @@ class RateLimitedError(HTTPStatusError):
     exit_code = 7
     http_status = 429
     default_hint = "Confluence is rate limiting this account — wait a minute and retry"
+
+
+class ServerError(HTTPStatusError):
+    """Confluence kept answering 5xx (or asked for a longer wait than ragconf allows)."""
+
+    exit_code = 10
+    http_status = 502
+    default_hint = "Confluence is having trouble; retry later (check https://status.atlassian.com)"
 
 
 class IndexingError(RagconfError):

@@ -17,19 +17,20 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from ragconf.confluence.urls import basic_auth, normalise_api_url
 from ragconf.errors import ConfigurationError
 
-__all__ = ["PermissionMode", "Settings", "user_config_path", "write_user_config"]
+__all__ = ["PermissionMode", "Settings", "read_config", "user_config_path", "write_user_config"]
 
 PermissionMode = Literal["off", "spaces", "strict"]
 
@@ -78,6 +79,19 @@ class Settings(BaseSettings):
     max_concurrency: int = 4
 
     _split_lists = field_validator("api_keys", "cors_origins", mode="before")(_split_csv)
+
+    def __init__(self, **values: Any) -> None:
+        # A bad value must not come back as pydantic's report (which quotes the input: a
+        # token written unquoted in config.toml) or a TOML traceback: one line that names
+        # the setting and where it came from, as a ConfigurationError (CLI exit 2).
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _invalid_setting(exc, values) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise _bad_toml(exc) from None
+        except SettingsError as exc:
+            raise ConfigurationError(f"a setting could not be read: {exc}", hint="") from None
 
     @classmethod
     def settings_customise_sources(
@@ -140,12 +154,77 @@ class Settings(BaseSettings):
         return out
 
 
+#: fields whose values are secrets: a wrong type gets a hint about quoting, never the value
+_SECRET_FIELDS = ("confluence_token", "confluence_auth", "api_keys")
+
+
+def _config_files() -> list[Path]:
+    return [Path("ragconf.toml"), user_config_path()]
+
+
+def _where(field: str, explicit: dict[str, Any]) -> str:
+    """Which setting, named as the user wrote it: env var, config file key, or argument."""
+    env = f"RAGCONF_{field.upper()}"
+    if field in explicit:
+        return f"the {field} setting"
+    if any(k.upper() == env for k in os.environ):
+        return env
+    for path in _config_files():
+        try:
+            if field in tomllib.loads(path.read_text()):
+                return f"{field} in {path}"
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+    return env
+
+
+def _invalid_setting(exc: ValidationError, explicit: dict[str, Any]) -> ConfigurationError:
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = str(error["loc"][0]) if error.get("loc") else "a setting"
+        msg = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        if field in _SECRET_FIELDS and error.get("type") == "string_type":
+            msg += f' (write it as a quoted string: {field} = "…")'
+        parts.append(f"{_where(field, explicit)}: {msg}")
+    # one line, no value: the input may be a secret
+    return ConfigurationError("invalid setting " + "; ".join(parts), hint="")
+
+
+def _bad_toml(exc: tomllib.TOMLDecodeError, path: Path | None = None) -> ConfigurationError:
+    import re
+
+    culprit = str(path) if path is not None else "a config file"
+    for candidate in [] if path is not None else _config_files():
+        try:
+            tomllib.loads(candidate.read_text())
+        except tomllib.TOMLDecodeError:
+            culprit = str(candidate)
+            break
+        except OSError:
+            continue
+    # only the position: the parser's text may quote a character of a secret
+    where = re.search(r"\(at (line \d+, column \d+|end of document)\)", str(exc))
+    at = f" at {where.group(1)}" if where else ""
+    return ConfigurationError(
+        f"{culprit} is not valid TOML{at}; strings need double quotes (key = \"value\")", hint=""
+    )
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """A TOML config file's keys ({} when it is missing); a syntax error is a
+    ConfigurationError that names the file and the position, never the text."""
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad_toml(exc, path) from None
+
+
 def write_user_config(values: dict[str, Any], path: Path | None = None) -> Path:
     """Merge ``values`` into the user config file and make it readable by the owner only."""
     path = path or user_config_path()
-    current: dict[str, Any] = {}
-    if path.exists():
-        current = tomllib.loads(path.read_text())
+    current = read_config(path)
     for key, value in values.items():
         if value is None:
             current.pop(key, None)  # None removes a key (e.g. switching token -> auth value)

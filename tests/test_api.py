@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ragconf.api.app import create_app
-from ragconf.api.deps import get_retriever
+from ragconf.api.deps import OpenScope, get_retriever
 from ragconf.errors import StoreError
 from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
@@ -249,12 +249,12 @@ def test_ragconf_errors_become_json_with_their_status(parts: tuple[Any, ...]) ->
 
 
 def test_permission_scope_narrows_and_post_checks(parts: tuple[Any, ...]) -> None:
-    class OnlyEngWithoutRunbook:
+    class OnlyEngWithoutRunbook(OpenScope):  # a custom scope: OpenScope has the defaults
         def narrow(self, filters: SearchFilters) -> SearchFilters:
             return replace(filters, space_ids=("sp-ENG",))
 
         @property
-        def allow(self) -> Any:
+        def allow(self) -> Any:  # type: ignore[override]
             return lambda md: md.get("content_id") != "101"
 
     with _client(parts) as c:

@@ -147,8 +147,8 @@ def test_long_and_odd_input_gets_4xx_not_5xx(client: TestClient) -> None:
     for r in cases:
         assert 400 <= r.status_code < 500, r.text
         assert r.json().get("message"), r.text
-    # control characters and noncharacters are a query like any other
-    assert client.get("/search", params={"q": "\x00\ud7ff\ufffe deploy"}).status_code == 200
+    # noncharacters are a query like any other
+    assert client.get("/search", params={"q": "\ud7ff\ufffe deploy"}).status_code == 200
 
 
 # -- API keys --------------------------------------------------------------------------------
@@ -200,3 +200,136 @@ def test_the_right_api_keys_open_the_api(index: tuple[Any, Any, Any], tmp_path: 
             assert r.status_code == 200 and r.json()["results"]
         assert c.get("/healthz").status_code == 200  # probes stay open
         assert c.get("/stats").status_code == 401
+
+
+# -- caching and header handling (issue 12, items 5 and 6) ----------------------------------
+
+
+def _keyed(index: tuple[Any, Any, Any]) -> TestClient:
+    emb, store, lexical = index
+    app = create_app(Settings(api_keys=[KEY]), embedder=emb, store=store, lexical=lexical)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_key_protected_answers_are_never_cached_and_vary_on_credentials(
+    index: tuple[Any, Any, Any],
+) -> None:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    with _keyed(index) as c:
+        answers = [
+            c.get("/search", params={"q": "deploy"}, headers=auth),
+            c.post("/search", json={"q": "deploy"}, headers=auth),
+            c.post("/context", json={"query": "deploy"}, headers=auth),
+            c.get("/stats", headers=auth),
+            c.get("/search", params={"q": "deploy"}),  # the 401 too
+        ]
+        for r in answers:
+            assert r.headers.get("cache-control") == "no-store", (r.url, r.headers)
+            vary = {v.strip().lower() for v in r.headers.get("vary", "").split(",")}
+            assert {"authorization", "x-confluence-authorization"} <= vary, r.headers
+        assert c.get("/openapi.json").headers.get("cache-control") is None  # same for all
+
+
+@pytest.mark.parametrize("name", ["X-Confluence-Authorization", "Authorization"])
+def test_duplicate_credential_headers_get_400(client: TestClient, name: str) -> None:
+    headers = [(name, "Basic Zmlyc3Q6b25l"), (name, "Basic c2Vjb25kOnR3bw==")]
+    r = client.get("/search", params={"q": "deploy"}, headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "DuplicateHeader" and "Zmlyc3Q6b25l" not in r.text
+
+
+def test_trailing_slash_is_answered_without_a_host_built_redirect(client: TestClient) -> None:
+    r = client.get("/search/", params={"q": "deploy"}, headers={"Host": "evil.example"},
+                   follow_redirects=False)
+    assert r.status_code == 200 and "location" not in r.headers, r.headers
+    assert r.json()["results"]
+    assert "evil.example" not in r.text
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_head_works_on_the_probes(client: TestClient, path: str) -> None:
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+
+
+def test_options_and_405_list_every_method_of_the_path(client: TestClient) -> None:
+    r = client.options("/search")
+    assert r.status_code == 204
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST", "HEAD"}
+    r = client.put("/search", json={"q": "deploy"})
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}
+    assert client.options("/context").headers["allow"].startswith(("OPTIONS", "POST"))
+
+
+# -- small API gaps (issue 12, item 19) -----------------------------------------------------
+
+
+def test_openapi_declares_the_api_key_scheme_when_keys_are_on(
+    index: tuple[Any, Any, Any],
+) -> None:
+    with _keyed(index) as c:
+        doc = c.get("/openapi.json").json()
+    schemes = doc["components"]["securitySchemes"]
+    (name, scheme), = schemes.items()
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    for path, method in [("/search", "get"), ("/search", "post"), ("/context", "post"),
+                         ("/stats", "get")]:
+        assert doc["paths"][path][method]["security"] == [{name: []}], (path, method)
+    for path in ("/healthz", "/readyz"):  # the probes stay open
+        assert "security" not in doc["paths"][path]["get"]
+
+
+def test_openapi_claims_no_scheme_without_keys(client: TestClient) -> None:
+    assert "securitySchemes" not in client.get("/openapi.json").json().get("components", {})
+
+
+def test_get_search_schema_states_the_enforced_limits(client: TestClient) -> None:
+    params = {p["name"]: p["schema"]
+              for p in client.get("/openapi.json").json()["paths"]["/search"]["get"]["parameters"]}
+    assert (params["q"]["minLength"], params["q"]["maxLength"]) == (1, 2000)
+    assert (params["k"]["minimum"], params["k"]["maximum"]) == (1, 100)
+    modes = next(s for s in params["mode"]["anyOf"] if "enum" in s)["enum"]
+    assert sorted(modes) == ["bm25", "dense", "hybrid"]
+
+
+def test_malformed_json_says_so(client: TestClient) -> None:
+    r = client.post("/search", content=b'{"q": "deploy",,}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    message = r.json()["message"]
+    assert "not valid JSON" in message and not message.startswith("1"), message
+
+
+@pytest.mark.parametrize("value", ["1700000000", "2024", "true"])
+def test_updated_after_numbers_are_refused_alike_on_get_and_post(
+    client: TestClient, value: str
+) -> None:
+    got = client.get("/search", params={"q": "deploy", "updated_after": value})
+    posted = client.post("/search", json={"q": "deploy", "updated_after": json.loads(value)})
+    assert got.status_code == posted.status_code == 422, (got.text, posted.text)
+    assert "updated_after" in got.json()["message"] and "updated_after" in posted.json()["message"]
+
+
+def test_empty_updated_after_means_no_filter_on_get_and_post(client: TestClient) -> None:
+    got = client.get("/search", params={"q": "deploy", "updated_after": ""})
+    posted = client.post("/search", json={"q": "deploy", "updated_after": ""})
+    assert got.status_code == posted.status_code == 200
+    assert [d["content_id"] for d in got.json()["results"]] == [
+        d["content_id"] for d in posted.json()["results"]
+    ]
+
+
+@pytest.mark.parametrize("raw", ["q=%FF%FE", "q=deploy%C3", "q=%00", "q=deploy%00now"])
+def test_undecodable_bytes_and_nul_are_not_a_query(client: TestClient, raw: str) -> None:
+    r = client.get("/search?" + raw)
+    assert r.status_code in (400, 422), r.text
+    assert r.json()["message"]
+
+
+def test_nul_in_a_json_query_is_refused(client: TestClient) -> None:
+    for path, field in (("/search", "q"), ("/context", "query")):
+        r = client.post(path, json={field: "deploy\u0000"})
+        assert r.status_code == 422, r.text

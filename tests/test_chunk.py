@@ -11,7 +11,6 @@ import itertools
 import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,8 +19,7 @@ from hypothesis import strategies as st
 from ragconf.convert.storage import StorageConverter
 from ragconf.index.chunk import Chunker
 from ragconf.index.types import Document, Section, chunk_id, text_hash
-
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "confluence" / "storage-samples"
+from tests.shared_data import need
 
 
 def words(text: str) -> int:
@@ -245,10 +243,9 @@ def test_chunking_is_stable() -> None:
     assert a == b
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared storage samples not found")
 def test_real_pages_stay_within_the_model_bound(model_tokens: Callable[[str], int]) -> None:
     conv = StorageConverter()
-    for sample in sorted(SAMPLES.glob("*.*ml")):
+    for sample in sorted(need("confluence", "storage-samples").glob("*.*ml")):
         out = conv.convert(sample.read_text(encoding="utf-8"))
         d = doc(*out.sections, title=sample.stem)
         for max_tokens in (64, 256):

@@ -8,9 +8,20 @@ import httpx
 import pytest
 
 from ragconf.confluence import Attachment, AttachmentTooLargeError, Confluence
-from ragconf.confluence._retry import RetryPolicy, TokenBucket, parse_retry_after
+from ragconf.confluence._retry import (
+    RetryAfterTooLong,
+    RetryPolicy,
+    TokenBucket,
+    parse_retry_after,
+)
 from ragconf.confluence._transport import Transport
-from ragconf.errors import HTTPStatusError, NotFoundError, RateLimitedError, TransportError
+from ragconf.errors import (
+    HTTPStatusError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
 from tests.confluence_mock import SITE, Handler, Recorder, make, paged, pages
 
 # -- retries ----------------------------------------------------------------------------------
@@ -48,12 +59,74 @@ def test_retry_after_http_date_is_honoured() -> None:
     assert sleeper.sleeps == [12.0]
 
 
-def test_pathological_retry_after_is_capped() -> None:
-    huge = httpx.Response(429, headers={"Retry-After": "9223372036854775807"})
-    conf, sleeper, _seen = make(scripted(huge, huge, OK), max_retry_after=1.0)
+def test_a_retry_after_within_the_cap_is_waited_for() -> None:
+    wait = httpx.Response(429, headers={"Retry-After": "60"})
+    conf, sleeper, _seen = make(scripted(wait, wait, OK), max_retry_after=60.0)
     assert [p.id for p in conf.get_pages()] == ["1"]
-    assert sleeper.sleeps == [1.0, 1.0]
-    assert conf.stats["retry_wait_s"] == 2.0
+    assert sleeper.sleeps == [60.0, 60.0]
+    assert conf.stats["retry_wait_s"] == 120.0
+
+
+@pytest.mark.parametrize(
+    ("status", "value", "error", "code"),
+    [(429, "9223372036854775807", RateLimitedError, 7), (429, "61", RateLimitedError, 7),
+     (503, "3600", ServerError, 10)],
+)
+def test_a_retry_after_beyond_the_cap_fails_at_once(
+    status: int, value: str, error: type[Exception], code: int
+) -> None:
+    """RAGCONF_MAX_RETRY_AFTER_S: "longer waits fail the request" (README), not 8 capped waits."""
+    answer = httpx.Response(status, headers={"Retry-After": value}, json={"message": "later"})
+    conf, sleeper, seen = make(scripted(answer, OK), max_retry_after=60.0)
+    with pytest.raises(error) as info:
+        list(conf.get_pages())
+    assert len(seen) == 1 and sleeper.sleeps == []
+    assert "RAGCONF_MAX_RETRY_AFTER_S" in str(info.value)
+    assert info.value.exit_code == code  # type: ignore[attr-defined]
+
+
+def test_persistent_5xx_is_a_server_error_with_its_own_exit_code() -> None:
+    from ragconf.cli import _app
+
+    conf, _, seen = make(scripted(httpx.Response(502, text="bad gateway")), max_retries=2)
+    with pytest.raises(ServerError) as info:
+        list(conf.get_spaces())
+    assert len(seen) == 3 and info.value.status == 502
+    assert info.value.exit_code == 10 and info.value.exit_code != HTTPStatusError.exit_code
+    assert "10 server error" in " ".join((_app.__doc__ or "").split())  # documented
+
+
+class FakeClock:
+    """Time that passes only when the transport sleeps or an attempt times out."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_request_stops_retrying_at_its_deadline() -> None:
+    clock = FakeClock()
+    seen: list[float] = []
+
+    def silent(request: httpx.Request) -> httpx.Response:  # accepts, never answers
+        timeout = request.extensions.get("timeout", {}).get("read") or 30.0
+        seen.append(timeout)
+        clock.now += timeout
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    conf = Confluence(SITE, username="me@acme.com", token="t", timeout=30.0, deadline=100.0,
+                      client=httpx.Client(transport=httpx.MockTransport(silent)),
+                      sleep=clock.sleep, clock=clock, rng=lambda: 1.0)
+    with pytest.raises(TransportError):
+        list(conf.get_spaces())
+    assert len(seen) < 9  # the old budget: 9 attempts of 30 s each
+    assert clock.now <= 100.0 + 1e-9, (clock.now, seen)
+    assert seen[-1] < 30.0  # the last attempt only gets what is left of the deadline
 
 
 def test_backoff_is_exponential_with_full_jitter_and_bounded() -> None:
@@ -126,7 +199,10 @@ def test_persistent_network_failure_is_transport_error() -> None:
 
 def test_retry_policy_arithmetic() -> None:
     policy = RetryPolicy(max_retry_after=60.0, rng=lambda: 0.5)
-    assert policy.retry_after_delay("9223372036854775807") == 60.0
+    assert policy.retry_after_delay("9223372036854775807") == 9223372036854775807.0
+    with pytest.raises(RetryAfterTooLong):
+        policy.delay(0, "61")
+    assert policy.delay(0, "60") == 60.0
     assert policy.retry_after_delay("-3") == 0.0
     assert policy.retry_after_delay("garbage") is None
     assert policy.delay(3, None) == 0.5 * min(30.0, 0.5 * 8)

@@ -127,8 +127,9 @@ def _exercise(
     assert "Stopped." in "".join(rest)
 
 
-def test_demo_uses_the_configured_site_instead_of_the_simulator(tmp_path: Path) -> None:
-    """With RAGCONF_CONFLUENCE_URL set, the demo syncs that site into the data dir itself."""
+def test_demo_site_uses_the_configured_site_instead_of_the_simulator(tmp_path: Path) -> None:
+    """With --site (and RAGCONF_CONFLUENCE_URL set), the demo syncs that site into the data
+    dir itself. Without --site it stays a demo: tests/test_cli_hardening.py."""
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, Site
 
     site = Site()
@@ -146,7 +147,7 @@ def test_demo_uses_the_configured_site_instead_of_the_simulator(tmp_path: Path) 
             "HF_HUB_OFFLINE": "1",
         }
         proc = subprocess.run(
-            [*_ragconf(), "demo", "--no-serve", "-q", "how do I restart the ledger"],
+            [*_ragconf(), "demo", "--site", "--no-serve", "-q", "how do I restart the ledger"],
             capture_output=True,
             text=True,
             env=env,

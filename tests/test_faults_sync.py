@@ -14,6 +14,7 @@ Two promises are checked against the simulator's oracle:
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,10 +110,12 @@ class Run:
         data = self.tmp / name
         store = open_store(data, model_name=emb.model_name, dimension=emb.dimension)
         lexical = BM25Index(data / "bm25")
-        # fast retries: the faults are about correctness, not about waiting politely
+        # fast retries: the faults are about correctness, not about waiting politely (the
+        # simulator's Retry-After of 1 s is honoured, as far as the client can tell, in 20 ms)
         with Confluence(self.sim.base_url, username=DEMO_USER, token=DEMO_TOKEN,
                         page_size=page_size, timeout=timeout, max_retries=max_retries,
-                        backoff_base=0.005, backoff_max=0.02, max_retry_after=0.02) as conf:
+                        backoff_base=0.005, backoff_max=0.02, max_retry_after=5.0,
+                        sleep=lambda s: time.sleep(min(s, 0.02))) as conf:
             report = Syncer(conf, store, emb, lexical, state_dir=data, custom_types=[CAL],
                             max_attachment_bytes=MB).run()
         return report, store

@@ -25,6 +25,7 @@ from ragconf.confluence import Confluence
 from ragconf.confluence.urls import basic_auth
 from ragconf.errors import AuthenticationError, NotFoundError, TransportError
 from ragconf.index.embed import HashEmbedder
+from ragconf.index.lexical import BM25Index
 from ragconf.index.lexical_sqlite import SqliteLexicalIndex
 from ragconf.index.store import ChromaStore, open_store
 from ragconf.index.types import SearchFilters
@@ -32,6 +33,7 @@ from ragconf.search.permissions import (
     USER_AUTH_HEADER,
     PermissionEngine,
     PermissionRequiredError,
+    TooManyFailedChecksError,
     UserScope,
 )
 from ragconf.settings import Settings
@@ -425,3 +427,84 @@ def test_hidden_spaces_do_not_change_the_bm25_ranking_of_visible_ones(
             order = sorted(best, key=lambda k: (-best[k], k.split(":", 1)[1]))[:10]
             assert [f"{r['content_type']}:{r['content_id']}" for r in results] == order, q
             assert [r["score"] for r in results] == [round(best[k], 6) for k in order], q
+# -- breadcrumbs name only ancestors the reader can open (issue 12, item 3) -------------------
+
+
+def test_strict_breadcrumbs_drop_ancestors_the_reader_cannot_open(tmp_path: Path) -> None:
+    """A page moved out from under a restricted parent is visible at once, but the index
+    still holds the old breadcrumbs until the next sync: the parent's title must not leak."""
+    site = demo_site()
+    emb = HashEmbedder(dimension=128)
+    store = open_store(tmp_path, model_name=emb.model_name, dimension=emb.dimension)
+    lexical = BM25Index(tmp_path / "bm25")
+    page = next(pid for pid, rec in site.pages.items()
+                if rec.title == "Secrets rotation procedure")
+    with SimulatorServer(site) as sim:
+        with Confluence(sim.base_url, username=DEMO_USER, token=DEMO_TOKEN) as conf:
+            assert Syncer(conf, store, emb, lexical, state_dir=tmp_path).run().ok
+        site.move(page, parent_id=site.space_by_key("ENG").homepage_id)  # no re-sync
+        assert page in site.visible_ids(GUEST_USER, "pages")
+        indexed = Indexed(site, sim, emb, store, lexical, {})
+        query = {"q": "Secrets rotation procedure", "k": 30}
+        with indexed.client("strict") as c:
+            guest = c.get("/search", params=query, headers=GUEST).json()["results"]
+            admin = c.get("/search", params=query, headers=ADMIN).json()["results"]
+            c.get("/search", params=query, headers=GUEST)  # the checks are cached
+            engine: PermissionEngine = c.app.state.permission_engine  # type: ignore[attr-defined]
+            before = sim.request_count
+            c.get("/search", params=query, headers=GUEST)
+            assert sim.request_count == before
+    moved = next(r for r in guest if r["content_id"] == page)
+    assert "Security" not in moved["breadcrumbs"], moved["breadcrumbs"]
+    assert moved["breadcrumbs"][0] == "Engineering"  # the space stays
+    assert "Security" in next(r for r in admin if r["content_id"] == page)["breadcrumbs"]
+    # ancestors the guest can open are kept: nothing is hidden that needn't be
+    kept = [r for r in guest if len(r["breadcrumbs"]) > 1 and r["content_id"] != page]
+    assert kept and engine.stats["document_checks"] > 0
+    for r in guest:
+        assert "Security" not in r["breadcrumbs"], r
+
+
+# -- junk credentials cost Confluence little (issue 12, item 8) -------------------------------
+
+
+def test_junk_credentials_are_rate_limited_per_client(indexed: Indexed) -> None:
+    junk = [{USER_AUTH_HEADER: basic_auth(f"nobody{i}@example.com", f"guess-{i}")}
+            for i in range(40)]
+    with indexed.client("spaces") as c:
+        assert c.get("/search", params={"q": "kafka"}, headers=GUEST).status_code == 200
+        before = indexed.sim.request_count
+        answers = [c.get("/search", params={"q": "kafka"}, headers=h) for h in junk]
+        asked = indexed.sim.request_count - before
+        codes = [r.status_code for r in answers]
+        assert set(codes) == {401, 429}, codes
+        assert asked == codes.count(401) <= 10  # the per-client budget of failed checks
+        limited = answers[-1]
+        assert int(limited.headers["retry-after"]) > 0
+        assert limited.json()["error"] == "TooManyFailedChecksError"
+        assert "guess-39" not in limited.text
+        # the same junk again: answered from the negative cache, no request
+        before = indexed.sim.request_count
+        assert c.get("/search", params={"q": "kafka"}, headers=junk[0]).status_code == 401
+        # a value that can't be a credential is refused without asking Confluence
+        bad = c.get("/search", params={"q": "kafka"},
+                    headers={USER_AUTH_HEADER: "Basic not-base64-at-all!"})
+        assert bad.status_code == 401
+        # a reader whose credentials already work keeps working (junk evicts nothing)
+        assert c.get("/search", params={"q": "kafka"}, headers=GUEST).status_code == 200
+        assert indexed.sim.request_count == before
+
+
+def test_the_failure_budget_refills_over_time() -> None:
+    engine, log = _engine(hidden=set(), fail=set(), failed_checks_per_minute=6)
+    log["reject"] = True
+    for i in range(10):
+        with pytest.raises(PermissionRequiredError):
+            engine.scope(f"Bearer junk-{i}", "10.0.0.1")
+    with pytest.raises(TooManyFailedChecksError):
+        engine.scope("Bearer junk-new", "10.0.0.1")
+    with pytest.raises(PermissionRequiredError):  # another client has its own budget
+        engine.scope("Bearer junk-other", "10.0.0.2")
+    log["clock"][0] += 10.0  # one failure's worth at 6 a minute
+    with pytest.raises(PermissionRequiredError):
+        engine.scope("Bearer junk-later", "10.0.0.1")

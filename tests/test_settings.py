@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -226,3 +228,53 @@ def test_configure_says_when_the_environment_overrides_the_file(
     assert result.exit_code == 0
     assert "RAGCONF_CONFLUENCE_URL" in result.output
     assert os.environ["RAGCONF_CONFLUENCE_URL"] == "https://other.atlassian.net"
+
+
+# -- bad settings: one line naming the setting, never its value, exit 2 (issue 12, item 7) ----
+
+
+def _ragconf(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed entry point in a subprocess: what a user sees, tracebacks included."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("RAGCONF_")}
+    full.update(env)
+    code = "import sys; from ragconf.cli import main; sys.argv[0] = 'ragconf'; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _one_clean_line(proc: subprocess.CompletedProcess[str], *, names: str, hides: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "input_value" not in proc.stderr
+    assert names in lines[0], lines[0]
+    assert hides not in proc.stderr + proc.stdout
+
+
+def test_a_bad_permissions_value_is_one_line_naming_the_variable(_isolated_env: Path) -> None:
+    proc = _ragconf(["spaces"], _isolated_env, RAGCONF_PERMISSIONS="everyone-sees-all")
+    _one_clean_line(proc, names="RAGCONF_PERMISSIONS", hides="everyone-sees-all")
+
+
+def test_an_unquoted_numeric_token_is_never_printed(_isolated_env: Path) -> None:
+    (_isolated_env / "ragconf.toml").write_text(
+        'confluence_url = "https://acme.atlassian.net"\nconfluence_username = "me@acme.com"\n'
+        "confluence_token = 884213377102\n"
+    )
+    proc = _ragconf(["verify"], _isolated_env)
+    _one_clean_line(proc, names="confluence_token", hides="884213377102")
+    assert "ragconf.toml" in proc.stderr
+
+
+@pytest.mark.parametrize("text", ['confluence_token = "s3cr3t-unterminated\n',
+                                  "confluence_token = s3cr3t-bare\n"])
+def test_a_toml_syntax_error_names_the_file_not_its_text(_isolated_env: Path, text: str) -> None:
+    user_file = user_config_path()
+    user_file.parent.mkdir(parents=True, exist_ok=True)
+    user_file.write_text(text)
+    proc = _ragconf(["verify"], _isolated_env)
+    _one_clean_line(proc, names=str(user_file), hides="s3cr3t")
+    assert "line 1" in proc.stderr
+    configure = CliRunner().invoke(app, ["configure", "--url", API, "--no-verify"], input="x\n")
+    assert isinstance(configure.exception, ConfigurationError)  # not a TOML traceback
+    assert "s3cr3t" not in str(configure.exception)

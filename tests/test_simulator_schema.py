@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,11 +20,17 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from ragconf.simulator import CALENDAR_TYPE, DEMO_TOKEN, DEMO_USER, SimulatorServer, Site
+from tests.shared_data import need, shared_path
 
-_CANDIDATES = [Path(__file__).resolve().parents[1].parent / "shared" / "confluence",
-               Path("/work/shared/confluence")]
-SPEC_DIR = next((p for p in _CANDIDATES if (p / "openapi-v2.json").exists()), None)
-pytestmark = pytest.mark.skipif(SPEC_DIR is None, reason="official OpenAPI documents absent")
+_SPEC = shared_path("confluence", "openapi-v2.json")
+SPEC_DIR = _SPEC.parent if _SPEC is not None else None
+
+
+@pytest.fixture(autouse=True)
+def _official_documents() -> None:
+    """Every test here needs the official OpenAPI documents: skip without, fail in CI."""
+    need("confluence", "openapi-v2.json")
+    need("confluence", "openapi-v1.json")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 _DROP = {"example", "examples", "discriminator", "xml", "externalDocs", "deprecated",
          "readOnly", "writeOnly", "nullable"}

@@ -24,8 +24,7 @@ from ragconf.simulator import (
 )
 from ragconf.simulator._tasks import parse_tasks
 from ragconf.simulator.corpus_demo import read_asset
-
-SAMPLES = Path("/work/shared/confluence/storage-samples")
+from tests.shared_data import need
 
 
 def _well_formed(xhtml: str) -> None:
@@ -206,13 +205,14 @@ def test_attachment_same_name_is_a_new_version() -> None:
 
 
 def test_tasks_are_parsed_from_storage_including_nested_lists() -> None:
-    xml = (SAMPLES / "perceval-opnfv-nested-tasklists.xml").read_text()
+    samples = need("confluence", "storage-samples")
+    xml = (samples / "perceval-opnfv-nested-tasklists.xml").read_text()
     tasks = parse_tasks(xml)
     ids = [t.local_id for t in tasks]
     assert "15" in ids and "13" in ids and len(ids) == len(set(ids))
     outer = next(t for t in tasks if t.local_id == "13")
     assert "Requires" not in outer.body  # the nested list belongs to tasks 15/16
-    assert {t.status for t in parse_tasks((SAMPLES / "mark-tasklists.html").read_text())} == {
+    assert {t.status for t in parse_tasks((samples / "mark-tasklists.html").read_text())} == {
         "complete", "incomplete"}
 
 
@@ -257,10 +257,8 @@ def test_beir_site_maps_documents_to_pages(tmp_path: Path) -> None:
     assert len(beir_site(corpus, spaces=2, limit=2).pages) == 2
 
 
-@pytest.mark.skipif(not Path("/work/shared/data/scifact/corpus.jsonl").exists(),
-                    reason="SciFact not available")
 def test_beir_site_loads_scifact() -> None:
-    site = beir_site("/work/shared/data/scifact", spaces=4)
+    site = beir_site(need("data", "scifact", "corpus.jsonl").parent, spaces=4)
     assert len(site.pages) == 5183
     assert site.pages[site.page_id_for("4983")].title.startswith("Microstructural development")
 

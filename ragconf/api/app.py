@@ -106,7 +106,8 @@ class BodySizeLimit:
 
 
 def _error_response(exc: RagconfError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else {}
+    headers.update(getattr(exc, "http_headers", None) or {})  # e.g. Retry-After on a 429
     body = {"error": type(exc).__name__, "message": exc.message, "hint": exc.hint}
     return JSONResponse(body, status_code=exc.http_status, headers=headers)
 
@@ -120,6 +121,8 @@ def _validation_message(errors: list[Any]) -> tuple[str, list[dict[str, Any]]]:
         msg = str(e.get("msg", "invalid value"))
         # pydantic prefixes messages of ValueError-based checks; ours read better without
         msg = msg.removeprefix("Value error, ")
+        if e.get("type") == "json_invalid":  # loc is a character offset, not a field
+            where, msg = "body", f"not valid JSON (near character {loc[-1] if loc else 0})"
         parts.append(f"{where}: {msg}")
         # the offending input is not echoed back: it may be huge, or something secret
         details.append({"loc": loc, "msg": msg, "type": e.get("type")})
@@ -293,7 +296,7 @@ def _install_permissions(app: FastAPI, settings: Settings) -> None:
     )
     app.state.permission_engine = engine
     app.state.permission_resolver = lambda request: engine.scope(
-        request.headers.get(USER_AUTH_HEADER)
+        request.headers.get(USER_AUTH_HEADER), request.client.host if request.client else None
     )
 
 
@@ -341,7 +344,15 @@ def create_app(
     app.include_router(search.router)
     app.include_router(context.router)
 
+    from ragconf.api._http import HttpHygiene
+
+    app.router.redirect_slashes = False  # _http answers /search/ itself, without a redirect
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(HttpHygiene, routes=app)
+    if settings.api_keys:
+        from ragconf.api._openapi import document_api_keys
+
+        document_api_keys(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

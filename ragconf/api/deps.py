@@ -20,7 +20,7 @@ from fastapi import Depends, Header, Request
 from ragconf.errors import RagconfError, StoreError
 from ragconf.index.types import Embedder, SearchFilters, VectorStore
 from ragconf.search._lexical_holder import LexicalHolder
-from ragconf.search.retrieve import Retriever
+from ragconf.search.retrieve import DocumentResult, Retriever
 from ragconf.settings import Settings
 
 __all__ = [
@@ -61,21 +61,30 @@ class Services:
 
 
 class PermissionScope(Protocol):
-    """What one request may see. ``allow`` None means every document that matches."""
+    """What one request may see. ``allow`` None means every document that matches;
+    ``mode`` is ``off`` for the service account's view, else ``spaces`` or ``strict``."""
+
+    mode: str
 
     def narrow(self, filters: SearchFilters) -> SearchFilters: ...
 
     @property
     def allow(self) -> Callable[[dict[str, Any]], bool] | None: ...
 
+    def redact_breadcrumbs(self, results: list[DocumentResult]) -> None: ...
+
 
 class OpenScope:
     """The service account's view: no narrowing, no post-check (permissions off)."""
 
     allow = None
+    mode = "off"
 
     def narrow(self, filters: SearchFilters) -> SearchFilters:
         return filters
+
+    def redact_breadcrumbs(self, results: list[DocumentResult]) -> None:
+        """Nothing to hide from the service account."""
 
 
 def get_services(request: Request) -> Services:

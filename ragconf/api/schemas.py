@@ -17,6 +17,8 @@ __all__ = [
     "ContextResponse",
     "ErrorResponse",
     "HealthResponse",
+    "ModeName",
+    "PlaceItem",
     "ReadyResponse",
     "SearchRequest",
     "SearchResponse",
@@ -96,6 +98,11 @@ class _Filtered(_Strict):
     @field_validator("updated_after", mode="before")
     @classmethod
     def _date(cls, v: object) -> object:
+        if isinstance(v, (int, float)):  # GET can't tell a number from text: neither may POST
+            raise ValueError(
+                "updated_after must be an ISO date or datetime (2024-05-01 or "
+                "2024-05-01T12:00:00Z), not a number"
+            )
         return parse_updated_after(v) if isinstance(v, (str, date)) else v
 
     def filters(self) -> SearchFilters:
@@ -107,9 +114,15 @@ class _Filtered(_Strict):
         )
 
 
+#: C0 control characters other than tab and newlines: never part of a question
+_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
+
+
 def _not_blank(v: str) -> str:
     if not v.strip():
         raise ValueError("the query must not be blank")
+    if not _CONTROL.isdisjoint(v):
+        raise ValueError("the query must not contain control characters such as NUL")
     return v
 
 
@@ -160,6 +173,17 @@ class SectionItem(BaseModel):
     snippet_plain: str = Field(description="the same sentences without marks")
 
 
+class PlaceItem(BaseModel):
+    """One copy of a file that is attached in several places (the result lists them all)."""
+
+    content_id: str
+    title: str
+    url: str
+    space_key: str | None
+    attached_to: str | None = Field(description="title of the page or blog post it hangs on")
+    breadcrumbs: list[str]
+
+
 class SearchResultItem(BaseModel):
     content_id: str
     content_type: ContentTypeName | str
@@ -176,6 +200,13 @@ class SearchResultItem(BaseModel):
     snippet: str = Field(description="best sentence window, query terms marked as **term**")
     snippet_plain: str = Field(description="the same window without marks")
     sections: list[SectionItem] = Field(description="other matching sections, best first")
+    places: list[PlaceItem] = Field(
+        default_factory=list,
+        # only on merged results: everyone else's answer keeps the documented fields
+        exclude_if=lambda places: not places,
+        description="only when the same file is attached in several places: every one of "
+        "them, this result's own first",
+    )
 
 
 class SearchResponse(BaseModel):

@@ -2,8 +2,9 @@
 
 Exit codes (documented in the README):
   0 ok · 1 unexpected error · 2 bad usage or configuration · 3 sync finished with failed
-  documents · 4 authentication failed (401) · 5 permission denied (403) · 6 not found (404)
-  · 7 rate limited (429) · 8 connection or bad response · 9 another sync holds the lock
+  documents or listings · 4 authentication failed (401) · 5 permission denied (403)
+  · 6 not found (404) · 7 rate limited (429) · 8 connection or bad response
+  · 9 another sync holds the lock · 10 server error (5xx) from Confluence after retries
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ register_commands(app)
 
 def main() -> None:
     """Console entry point: run the app and map ragconf errors to exit codes, in one place."""
+    from ragconf.runtime import private_umask
+
+    private_umask()  # the index holds restricted pages' text: nothing we write is for others
     try:
         # with standalone_mode=False click *returns* the code of a typer.Exit instead of
         # raising it, so the return value is the exit status

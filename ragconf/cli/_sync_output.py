@@ -51,10 +51,18 @@ def print_summary(summary: dict[str, Any], *, location: str) -> None:
         err.print(
             redact(f"failed: {f['title']} ({f['content_type']} {f['content_id']}): {f['error']}")
         )
+    for f in summary.get("listings_failed", ()):
+        where = f"space {f['space_key']}: " if f.get("space_key") else ""
+        err.print(redact(f"failed: {where}listing {f['listing']}: {f['error']}"))
     if summary["failed"]:
         err.print(
             f"{len(summary['failed'])} documents failed and were skipped; the rest is indexed. "
             "Rerun `ragconf sync` to retry them."
+        )
+    if summary.get("listings_failed"):
+        err.print(
+            f"{len(summary['listings_failed'])} listings failed: changes and deletions in them "
+            "were not picked up. Rerun `ragconf sync` once Confluence answers."
         )
 
 

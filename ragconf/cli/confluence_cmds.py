@@ -35,14 +35,13 @@ def configure(
     Example:  ragconf configure --url https://acme.atlassian.net --username me@acme.com
     """
     import os
-    import tomllib
 
     from ragconf.confluence.urls import normalise_api_url
     from ragconf.errors import ConfigurationError
-    from ragconf.settings import user_config_path, write_user_config
+    from ragconf.settings import read_config, user_config_path, write_user_config
 
     path = user_config_path()
-    current: dict[str, Any] = tomllib.loads(path.read_text()) if path.exists() else {}
+    current: dict[str, Any] = read_config(path)
     if not url:
         url = typer.prompt(
             "Confluence URL (e.g. https://acme.atlassian.net)",
@@ -97,7 +96,7 @@ def _verify(as_json: bool) -> None:
 
     settings = get_settings()
     try:
-        conf = make_confluence(settings)
+        conf = make_confluence(settings, quick=True)
         with conf:
             if not as_json:
                 typer.echo(redact(f"Checking {conf.api_url} …"), err=True)

@@ -1,12 +1,13 @@
 """``ragconf demo``: the whole product on embedded defaults, in one command.
 
-1. Starts the simulator's demo site in a background thread (unless a real site is
-   configured through ``RAGCONF_CONFLUENCE_URL``, which is then used instead).
+1. Starts the simulator's demo site in a background thread, whatever is configured (a
+   configured site is used only with ``--site``: a demo must never write the real index).
 2. Syncs it into embedded Chroma under the data dir, with progress bars.
 3. Prints three example searches with their links.
 4. Serves the HTTP API until Ctrl-C, which stops the API and the simulator.
 
-The demo index lives in ``<data dir>/demo`` so demo pages never mix with a real site's index.
+The demo index lives in ``<data dir>/demo`` so demo pages never mix with a real site's index;
+with ``--site`` the configured site is synced into the data dir itself.
 """
 
 from __future__ import annotations
@@ -47,12 +48,22 @@ def demo(
     host: str = typer.Option(
         "127.0.0.1", "--host", metavar="HOST", help="Interface the API listens on."
     ),
-    port: int = typer.Option(8000, "--port", metavar="PORT", help="Port the API listens on."),
+    port: int = typer.Option(
+        8000, "--port", metavar="PORT", min=1, max=65535, help="Port the API listens on."
+    ),
     simulator_port: int = typer.Option(
         DEMO_SIMULATOR_PORT,
         "--simulator-port",
         metavar="PORT",
+        min=0,
+        max=65535,
         help="Port of the demo Confluence simulator (a free one is used when it is taken).",
+    ),
+    site: bool = typer.Option(
+        False,
+        "--site",
+        help="Use the configured Confluence site (RAGCONF_CONFLUENCE_URL) instead of the "
+        "simulator, and its index in the data dir.",
     ),
     query: list[str] | None = typer.Option(
         None,
@@ -63,16 +74,21 @@ def demo(
     ),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the API after syncing."),
 ) -> None:
-    """Run the demo: simulator (or your site) -> sync -> example searches -> API on :8000.
+    """Run the demo: simulator -> sync -> example searches -> API on :8000.
 
-    Needs no configuration. With RAGCONF_CONFLUENCE_URL (and credentials) set, the same
-    steps run against that site instead of the simulator.
+    Needs no configuration, and leaves a configured site and its index alone: the demo
+    index lives in <data dir>/demo. With --site, the same steps run against the configured
+    site (RAGCONF_CONFLUENCE_URL and credentials) and its index.
     """
     settings = get_settings()
     if serve and not _port_free(host, port):
         fail(f"Port {port} on {host} is in use; pick another with `--port`.", 2)
     queries: Sequence[str] = tuple(query) if query else DEMO_QUERIES
-    simulated = not settings.configured
+    if site and not settings.configured:
+        from ragconf.errors import ConfigurationError
+
+        raise ConfigurationError("--site needs a configured Confluence site")
+    simulated = not site
 
     with contextlib.ExitStack() as stack:
         if simulated:

@@ -35,7 +35,10 @@ def search(
     mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or bm25."),
     as_json: bool = typer.Option(False, "--json", help="JSON with the API's result fields."),
 ) -> None:
-    """Search the local index: a table of score, title, space and link, or --json."""
+    """Search the local index: a table of score, title, space and link, or --json.
+
+    Uses the demo's index (<data dir>/demo) when it is the only one.
+    """
     from ragconf.api.schemas import parse_updated_after
     from ragconf.errors import InvalidQueryError
     from ragconf.index.types import CONTENT_TYPES, SearchFilters
@@ -72,8 +75,17 @@ def search(
 
 def _open_retriever() -> Any:
     from ragconf.api.app import open_services
+    from ragconf.cli._serving import has_index, with_demo_index
+    from ragconf.errors import ConfigurationError
 
-    settings = get_settings()
+    settings = with_demo_index(get_settings())
+    if not settings.chroma_url and not has_index(settings.data_dir):
+        # opening the store would create an empty one, and every search would find nothing
+        raise ConfigurationError(
+            f"there is no index in {settings.data_dir} yet",
+            hint="run `ragconf sync` to index your site (or `ragconf demo` for the demo), "
+            "or point RAGCONF_DATA_DIR / RAGCONF_CHROMA_URL at an existing index",
+        )
     return open_services(settings).retriever
 
 
@@ -91,7 +103,11 @@ def _print_table(results: list[Any]) -> None:
     table.add_column("space", no_wrap=True)
     table.add_column("url", overflow="fold")
     for d in results:
-        table.add_row(f"{d.score:.3f}", d.title, d.space_key or "", d.anchor_url or d.url)
+        copies = len(getattr(d, "places", ()) or ()) - 1
+        title = d.title
+        if copies > 0:  # one file attached in several places: one row
+            title += f" (also attached in {copies} more place{'s' if copies > 1 else ''})"
+        table.add_row(f"{d.score:.3f}", title, d.space_key or "", d.anchor_url or d.url)
     console.print(table)
 
 

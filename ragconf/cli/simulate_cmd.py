@@ -38,7 +38,8 @@ def load_corpus(spec: str, *, beir_spaces: int = 4, limit: int | None = None) ->
 
 
 def simulate(
-    port: int = typer.Option(8090, "--port", help="TCP port (0 picks a free one)."),
+    port: int = typer.Option(
+        8090, "--port", min=0, max=65535, help="TCP port (0 picks a free one)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
     corpus: str = typer.Option(
         "demo", "--corpus", help="demo | beir:DIR | html:DIR | synthetic:N."

@@ -1,8 +1,9 @@
 """``ragconf sync``: bring the index in step with Confluence (incremental, crash-safe).
 
 Progress bars go to stderr; the per-space summary table (or ``--json``) to stdout.
-Exit code 3 when some documents failed (they are listed; the rest was indexed), 9 when
-another sync holds the data directory.
+Exit code 3 when some documents or listings failed (they are listed; the rest was
+indexed), 6 for a ``--space`` that is not visible, 9 when another sync holds the data
+directory.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def sync(
         emit_json(summary)
     else:
         print_summary(summary, location=store.location)
-    if summary["failed"]:
+    if summary["failed"] or summary["listings_failed"]:
         raise typer.Exit(3)
 
 

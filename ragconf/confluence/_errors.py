@@ -22,6 +22,7 @@ from ragconf.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitedError,
+    ServerError,
     TransportError,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "status_error",
     "too_large",
     "transport_error",
+    "wait_refused",
 ]
 
 _BODY_IN_ERROR_MAX = 4000
@@ -125,12 +127,23 @@ def status_error(
             **kwargs,
         )
     if status >= 500:
-        return HTTPStatusError(
-            message,
-            hint="Confluence is having trouble; retry later (check https://status.atlassian.com)",
-            **kwargs,
-        )
+        return ServerError(message + " (still failing after retries)", **kwargs)
     return HTTPStatusError(message, **kwargs)
+
+
+def wait_refused(
+    method: str, url: str, response: httpx.Response, content: bytes, asked: str, cap: str
+) -> ConfluenceError:
+    """Confluence asked for a longer wait (Retry-After) than ``max_retry_after``."""
+    status = response.status_code
+    kind = RateLimitedError if status == 429 else ServerError
+    return kind(
+        f"Confluence answered {status} and asked to wait {asked} before retrying, longer "
+        f"than the {cap} ragconf waits (RAGCONF_MAX_RETRY_AFTER_S)",
+        method=method, url=url, status=status, body=_body_for_error(content),
+        hint="wait a while and rerun (a sync resumes where it stopped), or raise "
+        "RAGCONF_MAX_RETRY_AFTER_S to wait that long",
+    )
 
 
 def bad_body_error(

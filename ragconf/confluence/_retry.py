@@ -4,10 +4,12 @@ Kept apart from the transport so the arithmetic can be tested without any HTTP, 
 the clock, the sleep and the random source can be injected (tests never really sleep).
 
 >>> policy = RetryPolicy(max_retry_after=60.0)
->>> policy.retry_after_delay("9223372036854775807")   # Long.MAX seen in the wild: capped
-60.0
->>> policy.retry_after_delay("2")
+>>> policy.delay(0, "2")
 2.0
+>>> policy.delay(0, "9223372036854775807")   # Long.MAX seen in the wild: give up now
+Traceback (most recent call last):
+...
+ragconf.confluence._retry.RetryAfterTooLong: Retry-After an unbounded time > 60 s
 """
 
 from __future__ import annotations
@@ -21,7 +23,23 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RetryPolicy", "TokenBucket", "parse_retry_after"]
+__all__ = ["RetryAfterTooLong", "RetryPolicy", "TokenBucket", "describe_wait", "parse_retry_after"]
+
+
+class RetryAfterTooLong(Exception):
+    """The server asked for a wait longer than ``max_retry_after``: fail now, don't sleep."""
+
+    def __init__(self, seconds: float, cap: float) -> None:
+        super().__init__(f"Retry-After {describe_wait(seconds)} > {describe_wait(cap)}")
+        self.seconds = seconds
+        self.cap = cap
+
+
+def describe_wait(seconds: float) -> str:
+    """``"90 s"``; absurd values (inf, Long.MAX) read as what they are."""
+    if math.isinf(seconds) or seconds > 10**9:
+        return "an unbounded time"
+    return f"{seconds:.0f} s" if seconds >= 1 else f"{seconds:.2g} s"
 
 
 def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -94,16 +112,22 @@ class RetryPolicy:
         return self.rng() * ceiling
 
     def retry_after_delay(self, header: str | None) -> float | None:
-        """The server's Retry-After, capped at ``max_retry_after``; None if absent/unreadable."""
-        seconds = parse_retry_after(header, now=self.now)
-        if seconds is None:
-            return None
-        return min(seconds, self.max_retry_after)
+        """The server's Retry-After in seconds, as asked; None if absent/unreadable."""
+        return parse_retry_after(header, now=self.now)
 
     def delay(self, attempt: int, retry_after: str | None) -> float:
-        """Retry-After when the server gave one, else exponential backoff."""
-        honoured = self.retry_after_delay(retry_after)
-        return honoured if honoured is not None else self.backoff_delay(attempt)
+        """Retry-After when the server gave one, else exponential backoff.
+
+        A Retry-After beyond ``max_retry_after`` raises :class:`RetryAfterTooLong`: a
+        server that asks for an hour (or Long.MAX seconds) is not worth eight waits of the
+        cap each; the request fails now with the rate-limit error and its advice.
+        """
+        asked = self.retry_after_delay(retry_after)
+        if asked is None:
+            return self.backoff_delay(attempt)
+        if asked > self.max_retry_after:
+            raise RetryAfterTooLong(asked, self.max_retry_after)
+        return asked
 
 
 class TokenBucket:

@@ -33,8 +33,9 @@ from ragconf.confluence._errors import (
     status_error,
     too_large,
     transport_error,
+    wait_refused,
 )
-from ragconf.confluence._retry import RetryPolicy, TokenBucket
+from ragconf.confluence._retry import RetryAfterTooLong, RetryPolicy, TokenBucket, describe_wait
 from ragconf.confluence.urls import redact_url, site_origin
 from ragconf.errors import TransportError
 
@@ -101,11 +102,15 @@ class Transport:
         policy: RetryPolicy | None = None,
         rate: float | None = None,
         max_concurrency: int = 4,
+        deadline: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
+        #: seconds one request may take in all, retries and waits included (None: no limit)
+        self.deadline = deadline
+        self.timeout = timeout
         self.api_url = api_url
         self.origin = site_origin(api_url)
         self.policy = policy or RetryPolicy()
@@ -173,6 +178,7 @@ class Transport:
         method = method.upper()
         shown = _shown_url(url, params)
         retryable = method in ("GET", "HEAD")
+        began = self._clock()
         attempt = 0
         bad_bodies = 0
         connect_failures = 0
@@ -188,7 +194,8 @@ class Transport:
             with self._slots:
                 try:
                     response, content = self._send_once(
-                        method, url, params, follow_redirects, max_bytes, shown, decode_json
+                        method, url, params, follow_redirects, max_bytes, shown, decode_json,
+                        self._attempt_timeout(began),
                     )
                 except (
                     httpx.TimeoutException,
@@ -211,8 +218,8 @@ class Transport:
                 if isinstance(failure, httpx.ConnectError):
                     connect_failures += 1
                     can_retry = can_retry and connect_failures <= _CONNECT_RETRIES
-                if can_retry:
-                    delay = self.policy.backoff_delay(attempt)
+                delay = self.policy.backoff_delay(attempt)
+                if can_retry and self._in_time(began, delay):
                     self._retry(method, shown, type(failure).__name__, attempt, delay)
                     attempt += 1
                     continue
@@ -227,10 +234,18 @@ class Transport:
                     self._stats.add(rate_limited=1)
                 if can_retry:
                     header = response.headers.get("Retry-After") if status in _THROTTLED else None
-                    delay = self.policy.delay(attempt, header)
-                    self._retry(method, shown, str(status), attempt, delay)
-                    attempt += 1
-                    continue
+                    try:
+                        delay = self.policy.delay(attempt, header)
+                    except RetryAfterTooLong as exc:
+                        self._stats.add(errors=1)
+                        raise wait_refused(
+                            method, shown, response, content,
+                            describe_wait(exc.seconds), describe_wait(exc.cap),
+                        ) from None
+                    if self._in_time(began, delay):
+                        self._retry(method, shown, str(status), attempt, delay)
+                        attempt += 1
+                        continue
             if status >= 400 or (300 <= status < 400 and not follow_redirects):
                 self._stats.add(errors=1)
                 raise status_error(
@@ -248,8 +263,8 @@ class Transport:
             except ValueError as exc:
                 html = "html" in response.headers.get("Content-Type", "").lower()
                 bad_bodies += 1
-                if can_retry and bad_bodies <= _BAD_BODY_RETRIES:
-                    delay = self.policy.backoff_delay(attempt)
+                delay = self.policy.backoff_delay(attempt)
+                if can_retry and bad_bodies <= _BAD_BODY_RETRIES and self._in_time(began, delay):
                     self._retry(method, shown, "unreadable body", attempt, delay)
                     attempt += 1
                     continue
@@ -258,6 +273,19 @@ class Transport:
             return Reply(status, response.headers, data, content, shown)
 
     # -- internals ------------------------------------------------------------------------
+
+    def _in_time(self, began: float, delay: float) -> bool:
+        """Whether a retry after ``delay`` still starts within the request's deadline."""
+        if self.deadline is None:
+            return True
+        return self._clock() - began + delay < self.deadline
+
+    def _attempt_timeout(self, began: float) -> float | None:
+        """A shorter timeout for an attempt that would otherwise outlast the deadline."""
+        if self.deadline is None:
+            return None
+        left = self.deadline - (self._clock() - began)
+        return max(0.5, left) if left < self.timeout else None
 
     def _send_once(
         self,
@@ -268,9 +296,11 @@ class Transport:
         max_bytes: int | None,
         shown: str,
         accept_json: bool,
+        timeout: float | None = None,
     ) -> tuple[httpx.Response, bytes]:
         headers = {"Accept": "application/json"} if accept_json else {}
-        request = self.client.build_request(method, url, params=params, headers=headers)
+        extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
+        request = self.client.build_request(method, url, params=params, headers=headers, **extra)
         response = self.client.send(request, stream=True, follow_redirects=follow_redirects)
         try:
             if max_bytes is not None and response.is_success:

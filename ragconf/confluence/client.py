@@ -29,7 +29,11 @@ from ragconf.confluence.models import Page
 from ragconf.confluence.urls import basic_auth, normalise_api_url
 from ragconf.errors import ConfigurationError
 
-__all__ = ["Confluence", "DateLike", "IdList", "to_epoch_ms"]
+__all__ = ["DEFAULT_DEADLINE_S", "Confluence", "DateLike", "IdList", "to_epoch_ms"]
+
+#: one request, retries and waits included, gives up after this long: three honoured
+#: one-minute Retry-Afters, or a few attempts against a host that accepts and never answers
+DEFAULT_DEADLINE_S = 180.0
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -51,8 +55,11 @@ class Confluence(Resources, CommentResources, TreeResources):
 
     ``url`` may be the site, ``…/wiki`` or the v2 root, with or without the slash.
     ``auth`` is a ready ``Authorization`` value ("Basic …" / "Bearer …"); otherwise
-    ``username`` + ``token`` give Basic auth. ``sleep``/``rng``/``clock``/``now`` are seams
-    for tests; ``page_size`` (1..250) is how many items each request asks for.
+    ``username`` + ``token`` give Basic auth. ``timeout`` bounds each attempt;
+    ``deadline`` bounds one request in all, retries and waits included (None: no bound).
+    A ``Retry-After`` beyond ``max_retry_after`` fails the request at once.
+    ``sleep``/``rng``/``clock``/``now`` are seams for tests; ``page_size`` (1..250) is how
+    many items each request asks for.
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class Confluence(Resources, CommentResources, TreeResources):
         backoff_max: float = 30.0,
         rate: float | None = None,
         max_concurrency: int = 4,
+        deadline: float | None = DEFAULT_DEADLINE_S,
         page_size: int = MAX_PAGE_SIZE,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
@@ -108,6 +116,7 @@ class Confluence(Resources, CommentResources, TreeResources):
             policy=policy,
             rate=rate,
             max_concurrency=max_concurrency,
+            deadline=deadline,
             sleep=sleep,
             clock=clock,
         )

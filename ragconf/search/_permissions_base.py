@@ -18,7 +18,9 @@ from enum import Enum
 from typing import Final, Generic, Protocol, TypeVar
 
 from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Page, Space
-from ragconf.errors import RagconfError
+from ragconf.errors import RagconfError, StoreError
+from ragconf.index.keys import content_type_of
+from ragconf.index.types import JSONObject, VectorStore
 
 __all__ = [
     "USER_AUTH_HEADER",
@@ -26,8 +28,11 @@ __all__ = [
     "PermissionForbiddenError",
     "PermissionRequiredError",
     "ReaderClient",
+    "_Missing",
     "_TTLCache",
+    "_valid_header",
     "credential_fingerprint",
+    "scoped_counts",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -123,3 +128,61 @@ class _TTLCache(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+
+def _valid_header(value: str | None) -> str:
+    """The header value if it is a usable ``Basic``/``Bearer`` credential; else 401."""
+    if value is None or not value.strip():
+        raise PermissionRequiredError(
+            f"this search service shows each reader only what they can view in Confluence: "
+            f"send the reader's credentials in the {USER_AUTH_HEADER} header"
+        )
+    scheme, _, credential = value.strip().partition(" ")
+    if scheme.lower() not in ("basic", "bearer") or not credential.strip():
+        raise PermissionRequiredError(
+            f"{USER_AUTH_HEADER} must be 'Basic <base64(email:api-token)>' or 'Bearer <token>'"
+        )
+    return f"{scheme.capitalize()} {credential.strip()}"
+
+
+def scoped_counts(
+    store: VectorStore,
+    raw: JSONObject,
+    space_ids: frozenset[str],
+    keys_by_id: dict[str, str],
+    cache: _TTLCache[tuple[frozenset[str], int | None], JSONObject],
+) -> JSONObject:
+    """``/stats`` counted over ``space_ids`` only (the reader's spaces; spaces mode)."""
+    # one scan of the readers' spaces per set of spaces and index size, for cache_s
+    cache_key = (space_ids, _count(store))
+    cached = cache.get(cache_key)
+    if not isinstance(cached, _Missing):
+        return dict(cached)
+    by_space: dict[str, int] = {}
+    by_type: dict[str, int] = {}
+    chunks = 0
+    entries = store.manifest(sorted(space_ids))
+    for content_key, entry in entries.items():
+        n = len(entry.get("chunk_ids") or ())
+        chunks += n
+        space = keys_by_id.get(str(entry.get("space_id")), "")
+        by_space[space] = by_space.get(space, 0) + n
+        kind = content_type_of(content_key)
+        by_type[kind] = by_type.get(kind, 0) + n
+    out: JSONObject = {
+        "chunks": chunks,
+        "documents": len(entries),
+        "by_space": dict(sorted(by_space.items())),
+        "by_type": dict(sorted(by_type.items())),
+        "lexical_chunks": chunks,
+    }
+    cache.put(cache_key, out)
+    return out
+
+
+def _count(store: VectorStore) -> int | None:
+    try:
+        return int(store.count())
+    except StoreError:  # a store that can't count now: cache by spaces alone
+        return None

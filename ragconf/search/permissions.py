@@ -22,7 +22,8 @@ with those credentials, what the reader may see:
             BM25 scores of visible pages slightly; they are never shown, counted or quoted.
 
 Without the header, modes ``spaces``/``strict`` refuse with 401 (no anonymous view that
-could differ from the reader's); a header Confluence rejects also gives 401. Results are
+could differ from the reader's); a header Confluence rejects also gives 401, and a client
+whose credentials keep being rejected gets 429 for new ones (``_auth_guard``). Results are
 cached for ``cache_s`` seconds per credential, keyed by a keyed hash of the header (never
 the secret itself), and per (credential, document). Confluence failures fail closed: the
 space listing failing gives 502, a document check failing hides that document (uncached).
@@ -41,6 +42,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from ragconf.errors import (
     AuthenticationError,
@@ -48,19 +50,26 @@ from ragconf.errors import (
     NotFoundError,
     PermissionDeniedError,
     RagconfError,
-    StoreError,
 )
-from ragconf.index.keys import content_type_of, metadata_doc_key
+from ragconf.index.keys import metadata_doc_key
 from ragconf.index.types import JSONObject, Metadata, SearchFilters, VectorStore
+from ragconf.search._auth_guard import FailureLimiter, TooManyFailedChecksError, well_formed
+from ragconf.search._breadcrumbs import redact_breadcrumbs
 from ragconf.search._checks import PostCheck
+
+if TYPE_CHECKING:
+    from ragconf.search.retrieve import DocumentResult
 from ragconf.search._permissions_base import (
     USER_AUTH_HEADER,
     PermissionCheckError,
     PermissionForbiddenError,
     PermissionRequiredError,
     ReaderClient,
+    _Missing,
     _TTLCache,
+    _valid_header,
     credential_fingerprint,
+    scoped_counts,
 )
 
 __all__ = [
@@ -72,6 +81,7 @@ __all__ = [
     "PermissionForbiddenError",
     "PermissionRequiredError",
     "ReaderClient",
+    "TooManyFailedChecksError",
     "UserScope",
     "credential_fingerprint",
 ]
@@ -158,6 +168,16 @@ class UserScope:
             self.check_documents([metadata])
         return self._seen.get(key, False)
 
+    def redact_breadcrumbs(self, results: list[DocumentResult]) -> None:
+        """strict: drop ancestor titles this reader can't open (see ``_breadcrumbs``)."""
+        if self.mode == "strict":
+            redact_breadcrumbs(
+                lambda mds: self._engine.check_documents(
+                    self.fingerprint, self._auth, self.view, mds
+                ),
+                results,
+            )
+
     def scoped_stats(self, store: VectorStore, raw: JSONObject) -> JSONObject:
         """Index statistics limited to what this reader may see (the ``/stats`` route).
 
@@ -171,31 +191,9 @@ class UserScope:
                 hint="counts would include restricted documents; use /search, or ask the "
                 "operator for the service-wide numbers",
             )
-        # one scan of the readers' spaces per set of spaces and index size, for cache_s
-        cache_key = (self.view.space_ids, _count(store))
-        cached = self._engine._stats.get(cache_key)
-        if cached is not _TTLCache._MISSING:
-            return dict(cached)
-        by_space_out: dict[str, int] = {}
-        by_type: dict[str, int] = {}
-        chunks = 0
-        entries = store.manifest(sorted(self.view.space_ids))
-        for content_key, entry in entries.items():
-            n = len(entry.get("chunk_ids") or ())
-            chunks += n
-            space = self.view.keys_by_id.get(str(entry.get("space_id")), "")
-            by_space_out[space] = by_space_out.get(space, 0) + n
-            kind = content_type_of(content_key)
-            by_type[kind] = by_type.get(kind, 0) + n
-        out = {
-            "chunks": chunks,
-            "documents": len(entries),
-            "by_space": dict(sorted(by_space_out.items())),
-            "by_type": dict(sorted(by_type.items())),
-            "lexical_chunks": chunks,
-        }
-        self._engine._stats.put(cache_key, out)
-        return out
+        return scoped_counts(
+            store, raw, self.view.space_ids, self.view.keys_by_id, self._engine._stats
+        )
 
 
 class PermissionEngine:
@@ -217,6 +215,7 @@ class PermissionEngine:
         overfetch: int = 3,
         max_users: int = 1024,
         max_documents: int = 100_000,
+        failed_checks_per_minute: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if mode not in MODES:
@@ -228,6 +227,9 @@ class PermissionEngine:
         self.overfetch = max(1, overfetch)
         self._key = secrets.token_bytes(32)  # per process: fingerprints can't be precomputed
         self._views: _TTLCache[str, UserView | RagconfError] = _TTLCache(cache_s, max_users, clock)
+        # rejected credentials apart from the good ones: junk must not evict real readers
+        self._rejected: _TTLCache[str, RagconfError] = _TTLCache(cache_s, 4 * max_users, clock)
+        self._failures = FailureLimiter(failed_checks_per_minute, clock=clock)
         self._docs: _TTLCache[tuple[str, str], bool] = _TTLCache(cache_s, max_documents, clock)
         self._stats: _TTLCache[tuple[frozenset[str], int | None], JSONObject] = _TTLCache(
             cache_s, 64, clock
@@ -241,23 +243,42 @@ class PermissionEngine:
 
     # -- per request ---------------------------------------------------------------------
 
-    def scope(self, authorization: str | None) -> OpenScope | UserScope:
-        """The scope of a request whose header was ``authorization`` (None if absent)."""
+    def scope(
+        self, authorization: str | None, client: str | None = None
+    ) -> OpenScope | UserScope:
+        """The scope of a request whose header was ``authorization`` (None if absent).
+
+        ``client`` (the caller's address) is charged for credentials Confluence rejects;
+        see ``_auth_guard``.
+        """
         if self.mode == "off":
             return OpenScope()
         auth = _valid_header(authorization)
+        if not well_formed(auth):  # no request to Confluence for what can't be a credential
+            raise PermissionRequiredError(
+                f"{USER_AUTH_HEADER} is not 'Basic ' + base64 of 'email:api-token'"
+            )
         fingerprint = credential_fingerprint(auth, self._key)
-        return UserScope(self, fingerprint, auth, self._view(fingerprint, auth))
+        return UserScope(self, fingerprint, auth, self._view(fingerprint, auth, client))
 
-    def _view(self, fingerprint: str, auth: str) -> UserView:
-        cached = self._views.get(fingerprint)
+    def _cached_view(self, fingerprint: str) -> UserView | RagconfError | _Missing:
+        rejected = self._rejected.get(fingerprint)
+        return rejected if rejected is not _TTLCache._MISSING else self._views.get(fingerprint)
+
+    def _view(self, fingerprint: str, auth: str, client: str | None = None) -> UserView:
+        cached = self._cached_view(fingerprint)
         if cached is _TTLCache._MISSING:
+            self._failures.check(client)  # too many rejected ones: don't ask Confluence
             # one lookup per credential at a time: a burst of cold requests asks once
             with self._flight(fingerprint):
-                cached = self._views.get(fingerprint)
+                cached = self._cached_view(fingerprint)
                 if cached is _TTLCache._MISSING:
                     cached = self._lookup_spaces(auth)
-                    self._views.put(fingerprint, cached)
+                    if isinstance(cached, RagconfError):
+                        self._rejected.put(fingerprint, cached)
+                        self._failures.failed(client)
+                    else:
+                        self._views.put(fingerprint, cached)
         if isinstance(cached, RagconfError):
             raise type(cached)(cached.message, hint=cached.hint)
         return cached
@@ -341,7 +362,7 @@ class PermissionEngine:
                 out[key] = bool(result)
                 self._docs.put((fingerprint, key), bool(result))
         if rejected:  # the credential stopped working between the two lookups
-            self._views.put(fingerprint, _rejected())
+            self._rejected.put(fingerprint, _rejected())
             raise _rejected()
         return out
 
@@ -377,25 +398,3 @@ class PermissionEngine:
 
 def _rejected() -> PermissionRequiredError:
     return PermissionRequiredError(f"Confluence rejected the credentials in {USER_AUTH_HEADER}")
-
-
-def _count(store: VectorStore) -> int | None:
-    try:
-        return int(store.count())
-    except StoreError:  # a store that can't count now: cache by spaces alone
-        return None
-
-
-def _valid_header(value: str | None) -> str:
-    """The header value if it is a usable ``Basic``/``Bearer`` credential; else 401."""
-    if value is None or not value.strip():
-        raise PermissionRequiredError(
-            f"this search service shows each reader only what they can view in Confluence: "
-            f"send the reader's credentials in the {USER_AUTH_HEADER} header"
-        )
-    scheme, _, credential = value.strip().partition(" ")
-    if scheme.lower() not in ("basic", "bearer") or not credential.strip():
-        raise PermissionRequiredError(
-            f"{USER_AUTH_HEADER} must be 'Basic <base64(email:api-token)>' or 'Bearer <token>'"
-        )
-    return f"{scheme.capitalize()} {credential.strip()}"

@@ -21,6 +21,7 @@ from ragconf.index.keys import decode_labels
 from ragconf.index.types import Embedder, Hit, LexicalIndex, Metadata, SearchFilters, VectorStore
 from ragconf.search._checks import Allow, PostCheck, post_check
 from ragconf.search._dense import FilterRates, dense_leg, is_bare, materialise
+from ragconf.search._duplicates import collapse_duplicates, with_spare
 from ragconf.search._fusion import FusionConfig, best_per_doc, doc_key, fuse
 from ragconf.search._snippets import make_snippet
 
@@ -82,10 +83,13 @@ class DocumentResult:
     snippet_plain: str
     sections: list[SectionMatch] = field(default_factory=list)
     chunks: list[Hit] = field(default_factory=list, repr=False)
+    #: every copy of an attachment merged into this result (see ``_duplicates``); empty
+    #: when nothing was merged
+    places: list[Metadata] = field(default_factory=list)
 
     def to_dict(self) -> Metadata:
-        """The API/CLI JSON form (without ``chunks``)."""
-        return {
+        """The API/CLI JSON form (without ``chunks``; ``places`` only when copies merged)."""
+        out: Metadata = {
             "content_id": self.content_id,
             "content_type": self.content_type,
             "title": self.title,
@@ -110,6 +114,9 @@ class DocumentResult:
                 for s in self.sections
             ],
         }
+        if self.places:
+            out["places"] = [dict(p) for p in self.places]
+        return out
 
 
 @dataclass
@@ -243,7 +250,8 @@ class Retriever:
             timings["lexical_ms"] = _ms(t)
 
         t = time.perf_counter()
-        results = self._assemble(query, k, mode, dense_hits, lexical_hits, lexical)
+        results = self._assemble(query, with_spare(k), mode, dense_hits, lexical_hits, lexical)
+        results = collapse_duplicates(results, self.store)[:k]  # one result per file
         timings["fuse_ms"] = _ms(t)
         timings["total_ms"] = _ms(t0)
         return SearchResult(query=query, mode=mode, results=results, timings=timings)

@@ -47,6 +47,8 @@ class SpaceListing:
     #: kind -> whether its enumeration ran to the end
     complete: dict[ContentType, bool] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: listings that failed: {"space_key", "listing", "error"} (the run then fails)
+    failures: list[dict[str, str]] = field(default_factory=list)
     #: custom content types the site answered 404 for (not installed)
     unknown_types: list[str] = field(default_factory=list)
 
@@ -84,6 +86,10 @@ def _failed(
     exc: ConfluenceError, what: str, listing: SpaceListing, kind: ContentType, out: list[T]
 ) -> list[T]:
     listing.complete[kind] = False
+    listing.failures.append(
+        {"space_key": listing.space.key, "listing": what,
+         "error": f"{type(exc).__name__}: {exc.message}"}
+    )
     listing.warnings.append(
         f"space {listing.space.key}: listing {what} failed after {len(out)} items "
         f"({type(exc).__name__}: {exc.message}); its deletions are skipped this run"

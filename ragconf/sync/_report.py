@@ -95,6 +95,9 @@ class SyncReport:
     chunks_embedded: int = 0
     chunks_reused: int = 0
     failed: list[Metadata] = field(default_factory=list)
+    #: listings that failed after retries (space content, attachments, labels): what they
+    #: would have changed or deleted is stale until a run lists them again
+    listings_failed: list[Metadata] = field(default_factory=list)
     warnings: list[Metadata] = field(default_factory=list)
     duration_s: float = 0.0
     full: bool = False
@@ -144,7 +147,7 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.listings_failed
 
     def to_dict(self) -> Metadata:
         return {
@@ -154,6 +157,7 @@ class SyncReport:
             "unchanged": self.unchanged,
             "deleted": self.documents_deleted,
             "failed": list(self.failed),
+            "listings_failed": list(self.listings_failed),
             "warnings": list(self.warnings),
             "chunks_embedded": self.chunks_embedded,
             "chunks_reused": self.chunks_reused,
@@ -221,6 +225,12 @@ class SyncReport:
             self.spaces[item.space.id].add(Outcome.FAILED)
             self._processed += 1
         self._notify("documents")
+
+    def listing_failed(self, listing: str, error: str, space_key: str | None = None) -> None:
+        with self._lock:
+            self.listings_failed.append(
+                {"space_key": space_key, "listing": listing, "error": error}
+            )
 
     def warn(self, message: str, item: Item | None = None) -> None:
         entry: Metadata = {"message": message}

@@ -46,6 +46,7 @@ from ragconf.sync._lexical import LexicalSync
 from ragconf.sync._pipeline import Pipeline
 from ragconf.sync._plan import Change, Step, plan_deletions, plan_items
 from ragconf.sync._report import Outcome, Progress, SpaceReport, SyncReport
+from ragconf.sync._space_keys import unknown_spaces_error
 from ragconf.sync._state import SyncLock, SyncState
 from ragconf.sync._users import UserNames
 from ragconf.sync._work import Fetched, Job, JobKind, Stages
@@ -172,8 +173,10 @@ class Syncer:
     def _spaces(self, report: SyncReport) -> tuple[list[SpaceInfo], bool]:
         if self.space_keys:
             found = list(self.conf.get_spaces(keys=self.space_keys))
-            for key in sorted(set(self.space_keys) - {s.key for s in found}):
-                report.warn(f"space {key} was not found or is not visible; nothing in it changed")
+            missing = sorted(set(self.space_keys) - {s.key for s in found})
+            if missing:  # a typo must not sync nothing, forever, with exit 0
+                visible = [s.key for s in self.conf.get_spaces()]
+                raise unknown_spaces_error(missing, visible)
             return [SpaceInfo(str(s.id), s.key, s.name or "") for s in found], False
         spaces = list(self.conf.get_spaces())  # a failure here aborts: nothing is deleted
         return [SpaceInfo(str(s.id), s.key, s.name or "") for s in spaces], True
@@ -193,12 +196,14 @@ class Syncer:
         labels = label_map(self.conf, [s.id for s in spaces]) if spaces else {}
         if labels is None:
             report.warn("labels could not be listed; stored labels are kept this run")
+            report.listing_failed("labels", "the label listing failed after retries")
         atts: AttachmentMap | None = None
         atts_ok = False
         if self.attachments:
             atts, atts_ok, problem = list_attachments(self.conf)
             if problem:
                 report.warn(f"{problem}; attachment deletions are skipped this run")
+                report.listing_failed("attachments", problem)
         extract = self.extract
         if extract is None:
             from ragconf.convert.extract import extract_text
@@ -231,6 +236,8 @@ class Syncer:
                     custom_types.remove(ctype)
                 for warning in listing.warnings:
                     report.warn(warning)
+                for failure in listing.failures:  # the run fails: the index is going stale
+                    report.listing_failed(**failure)
                 for kind, ok in listing.complete.items():
                     listed.complete[(space.id, kind)] = ok
                 report.documents_seen += len(listing.items)

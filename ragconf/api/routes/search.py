@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from ragconf.api.deps import ApiKeyDep, PermissionsDep, RetrieverDep
-from ragconf.api.schemas import ErrorResponse, SearchRequest, SearchResponse
+from ragconf.api.deps import ApiKeyDep, PermissionScope, PermissionsDep, RetrieverDep
+from ragconf.api.schemas import ErrorResponse, ModeName, SearchRequest, SearchResponse
 from ragconf.search.retrieve import MAX_K, MAX_QUERY_CHARS, SearchResult
 
 __all__ = ["router"]
@@ -35,6 +35,7 @@ def run_search(
         req.q, k=req.k, filters=filters, mode=req.mode, allow=permissions.allow
     )
     scoped = scoped_caller(permissions)
+    permissions.redact_breadcrumbs(res.results)  # strict: hidden ancestors go unnamed
     return SearchResponse.model_validate(
         {
             "query": res.query,
@@ -47,9 +48,9 @@ def run_search(
     )
 
 
-def scoped_caller(permissions: object) -> bool:
+def scoped_caller(permissions: PermissionScope) -> bool:
     """Whether results are scoped to a reader's permissions (``spaces``/``strict``)."""
-    return getattr(permissions, "mode", "off") != "off"
+    return permissions.mode != "off"
 
 
 def reported_ms(since: float, scoped: bool) -> float:
@@ -63,9 +64,14 @@ def search_get(
     retriever: RetrieverDep,
     permissions: PermissionsDep,
     q: Annotated[
-        str, Query(description=f"the question or keywords (1..{MAX_QUERY_CHARS} characters)")
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_QUERY_CHARS,
+            description=f"the question or keywords (1..{MAX_QUERY_CHARS} characters)",
+        ),
     ],
-    k: Annotated[int, Query(description=f"documents to return (1..{MAX_K})")] = 10,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description=f"documents to return (1..{MAX_K})")] = 10,
     space: Annotated[
         list[str] | None, Query(description="space keys; repeat or comma-separate")
     ] = None,
@@ -77,7 +83,7 @@ def search_get(
     updated_after: Annotated[
         str | None, Query(description="ISO date or datetime, e.g. 2024-05-01")
     ] = None,
-    mode: Annotated[str | None, Query(description="hybrid (default), dense or bm25")] = None,
+    mode: Annotated[ModeName | None, Query(description="hybrid (default), dense or bm25")] = None,
 ) -> SearchResponse:
     """Documents that answer ``q``, best first, each with a link to its best section."""
     try:
