@@ -51,6 +51,13 @@ _REVIEW_CALENDAR = table(["Date", "Review"], [
     [time("2026-05-12"), "Ledger archival (second round)"],
     [time("2026-05-26"), "Webhook retries v2"],
 ])
+_REVIEWS_POST = (
+    p("Design reviews are booked on the new Design review calendar. Sessions of the "
+      "architecture group run every other Tuesday afternoon; bring the design review "
+      "checklist filled in.")
+)
+_TEMPLATE = (b"# Design review: <topic>\n\n## Problem\n\n## Options considered\n\n"
+             b"## Decision\n\n## Retention and deletion\n")
 _SESSIONS = p("Architecture group sessions: every other Tuesday, 14:00 to 15:00 CET.")
 
 
@@ -93,10 +100,15 @@ def add_threads(site: Site, refs: dict[str, str]) -> None:
         "Design review calendar", _REVIEW_CALENDAR, author=_email("aiko"))
     site.set_labels(calendar, DECISION_LABELS)
     refs["review-calendar"] = calendar
+    site.add_attachment(calendar, "design-review-template.md", _TEMPLATE, "text/markdown",
+                        comment="Template for review notes", author=_email("aiko"))
     refs["review-sessions"] = site.add_custom_content(
         "ac:com.atlassian.confluence.plugins.calendar:calendar", "ENG",
         "Architecture group sessions", _SESSIONS, container_id=calendar,
         author=_email("aiko"))
+    refs["post-reviews"] = site.add_blog_post(
+        "ENG", "Design reviews now have a shared calendar", _REVIEWS_POST,
+        labels=("design-review", "announcement"), author=_email("aiko"))
     site.advance(_HALF_DAY)
     _comments(site, refs)
 
@@ -137,6 +149,9 @@ def _comments(site: Site, refs: dict[str, str]) -> None:
                     and a.title == "oncall-schedule-q2-2026.csv")
     site.add_comment(schedule, p("Swap approved: Noor covers the first secondary week."),
                      author=_email("marco"))
+    site.add_comment(refs["post-reviews"], p(
+        "Heads-up: the architecture group meets weekly until the end of May, then every "
+        "other week again."), selection="every other Tuesday afternoon", author=_email("tom"))
     site.add_comment(refs["review-calendar"], p(
         "From June, reviews move to Thursdays at 15:00 CET."), author=_email("aiko"))
     # comments where not everyone may look: a restricted page and the private space

@@ -7,8 +7,8 @@
 Four spaces (ENG engineering, OPS operations, HR people, LEAD leadership — private to
 the admin), about 75 pages in trees written in real storage format (code macros with
 CDATA, panels, tables, task lists with assignees and due dates, status, expand, include,
-page/attachment links, images, mentions, Jira macros, emoticons, layouts), 11 blog posts,
-22 attachments (real PDFs, a .docx, CSVs, text), team calendars of type
+page/attachment links, images, mentions, Jira macros, emoticons, layouts), 12 blog posts,
+23 attachments (real PDFs, a .docx, CSVs, text; one on custom content), team calendars of type
 ``CALENDAR_TYPE`` (one labelled, with a sub-calendar inside it), version histories, an
 archived and a trashed page, and a restricted subtree ("Security") inside ENG that the
 guest cannot see. Footer and inline comment threads (replies, an edited comment, a
