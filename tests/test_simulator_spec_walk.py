@@ -141,13 +141,13 @@ def _urls(template: str, ids: dict[str, list[str]]) -> list[str]:
     choices: list[list[str]] = [[]]
     for i, segment in enumerate(segments):
         if not PARAM.fullmatch(segment):
-            choices = [c + [segment] for c in choices]
+            choices = [[*c, segment] for c in choices]
             continue
         owner = segments[i - 1]
         values = ["x"] if segment == "{propertyKey}" else ids[owner]
         # the first id varies over the candidates; later ones take the first candidate
-        choices = ([c + [v] for c in choices for v in values] if len(choices) == 1
-                   else [c + [values[0]] for c in choices])
+        choices = ([[*c, v] for c in choices for v in values] if len(choices) == 1
+                   else [[*c, values[0]] for c in choices])
     query = f"?type={CALENDAR_TYPE}" if template.endswith("custom-content") else ""
     return ["/".join(c) + query for c in choices]
 
