@@ -56,7 +56,8 @@ def test_rate_limit_headers_come_on_successful_answers(simulator: SimulatorServe
     # near the limit = less than a fifth of the budget left
     assert [r.headers.get("x-ratelimit-nearlimit") == "true" for r in seen] == [
         n < 2 for n in left]
-    # the HTML view and downloads are metered too; the admin routes are not
+    # the HTML view is metered too; the admin routes are not
+    assert "x-ratelimit-limit" in httpx.get(simulator.base_url + "/wiki/spaces/ENG").headers
     assert "x-ratelimit-limit" not in httpx.get(simulator.base_url + "/_admin/state").headers
 
 
