@@ -59,6 +59,8 @@ def test_rate_limit_headers_come_on_successful_answers(simulator: SimulatorServe
     # the HTML view is metered too; the admin routes are not
     assert "x-ratelimit-limit" in httpx.get(simulator.base_url + "/wiki/spaces/ENG").headers
     assert "x-ratelimit-limit" not in httpx.get(simulator.base_url + "/_admin/state").headers
+    for bad in ({"quota": "lots"}, {"quota": 0}, {"quota_window_s": -1}):
+        assert httpx.post(simulator.base_url + "/_admin/faults", json=bad).status_code == 400
 
 
 def test_an_enforced_quota_answers_429_until_the_window_ends(demo_site: Site) -> None:

@@ -80,6 +80,9 @@ class Faults:
                 raise ValueError(f"unknown fault setting {name!r}")
             if name == "error_statuses":
                 value = tuple(value)
+            if name in ("quota", "quota_window_s") and not (
+                    isinstance(value, int | float) and not isinstance(value, bool) and value > 0):
+                raise ValueError(f"{name} must be a positive number")
             setattr(self, name, value)
         if "seed" in changes:
             with self._lock:

@@ -72,7 +72,7 @@ def _single(ctx: Ctx, rec: CommentRec) -> dict[str, Any]:
     q = ctx.q
     fmt = q.enum("body-format", BF_SINGLE)
     wanted = q.integer("version", minimum=1)
-    title = ctx.shape.comment(rec, None)["title"]
+    title = ctx.shape.comment_title(rec)
     versions = comment_versions(rec, title)
     if wanted is not None and wanted != rec.version:
         old = next((v for v in rec.history if v.number == wanted), None)
@@ -133,7 +133,7 @@ def _register_kind(r: APIRouter, route: str, kind: str) -> None:
     @api_get(r, f"/{route}/{{id}}/versions")
     def versions(ctx: Ctx) -> Any:
         rec = visible_comment(ctx, kind)
-        title = ctx.shape.comment(rec, None)["title"]
+        title = ctx.shape.comment_title(rec)
         return version_list(ctx, comment_versions(rec, title), "comment", rec.id)
 
     @api_get(r, f"/{route}/{{id}}/versions/{{number}}")

@@ -36,7 +36,8 @@ class VersionItem:
 class MoreShapes(ShapeBase):
     # ---- comments ------------------------------------------------------------------------
 
-    def _comment_title(self, rec: CommentRec) -> str:
+    def comment_title(self, rec: CommentRec) -> str:
+        """``Re: <title of what it is on>``, as Confluence titles comments."""
         container = self._container(rec)
         return "Re: " + (container.title if container is not None else "")
 
@@ -48,7 +49,7 @@ class MoreShapes(ShapeBase):
         """model: ``full`` (Footer/InlineCommentModel: global lists and by id), ``container``
         (Page/BlogPost/Attachment/CustomContent…CommentModel) or ``children`` (replies)."""
         out: dict[str, Any] = {"id": rec.id, "status": status or rec.status,
-                               "title": self._comment_title(rec)}
+                               "title": self.comment_title(rec)}
         if model != "children":
             out[CONTAINER_FIELDS[rec.container_kind]] = rec.container_id
         if model != "container" and rec.parent_id is not None:
