@@ -68,6 +68,9 @@ class _State:
     docs: mmap.mmap | None
     staged: bool = False
     masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
+    #: ancestor id -> rows below it; None for an index saved before this column existed
+    #: (then computed from docs.jsonl on the first ancestor filter)
+    ancestors: dict[str, np.ndarray] | None = None
 
     @classmethod
     def empty(cls) -> _State:
@@ -82,6 +85,7 @@ class _State:
             np.zeros(0),
             np.zeros(1, np.int64),
             None,
+            ancestors={},
         )
 
     def mask(self, f: SearchFilters) -> np.ndarray:
@@ -103,6 +107,13 @@ class _State:
                 if label in self.labels:
                     has[self.labels[label]] = True
             keep &= has
+        if f.ancestors:
+            below = np.zeros(n, dtype=bool)
+            columns = self.ancestor_rows()
+            for node in f.ancestors:
+                if node in columns:
+                    below[columns[node]] = True
+            keep &= below
         if f.updated_after is not None:
             with np.errstate(invalid="ignore"):  # unknown (NaN) compares False, as in matches()
                 keep &= self.updated >= f.updated_after.timestamp()
@@ -110,6 +121,16 @@ class _State:
             self.masks.clear()
         self.masks[f] = keep
         return keep
+
+    def ancestor_rows(self) -> dict[str, np.ndarray]:
+        if self.ancestors is None:  # an older index on disk: read the column once
+            found: dict[str, list[int]] = {}
+            for row in range(len(self.ids)):
+                md = _hit(self, row, 0.0).metadata
+                for node in _labels(md.get("ancestors")):
+                    found.setdefault(node, []).append(row)
+            self.ancestors = {k: np.asarray(v, dtype=np.int64) for k, v in found.items()}
+        return self.ancestors
 
 
 def _open_docs(folder: Path) -> mmap.mmap | None:
@@ -171,6 +192,7 @@ class BM25Index:
         ids: list[str] = []
         raw: dict[str, list[str | None]] = {k: [] for k in _KEYS}
         labels: dict[str, list[int]] = {}
+        ancestors: dict[str, list[int]] = {}
         updated: list[float] = []
         offsets = [0]
         with open(stage / "docs.jsonl", "wb") as out:
@@ -183,6 +205,8 @@ class BM25Index:
                     raw[key].append(None if md.get(key) is None else str(md[key]))
                 for label in _labels(md.get("labels")):
                     labels.setdefault(label, []).append(row)
+                for node in _labels(md.get("ancestors")):
+                    ancestors.setdefault(node, []).append(row)
                 ts = md.get("updated_at_ts")
                 numeric = isinstance(ts, (int, float)) and not isinstance(ts, bool)
                 updated.append(float(ts) if numeric else np.nan)  # type: ignore[arg-type]
@@ -210,6 +234,7 @@ class BM25Index:
             np.asarray(offsets, dtype=np.int64),
             _open_docs(stage),
             staged=True,
+            ancestors={k: np.asarray(v, dtype=np.int64) for k, v in ancestors.items()},
         )
         self._swap(state)
 
@@ -299,6 +324,8 @@ class BM25Index:
         arrays = {"offsets": st.offsets, "updated_at_ts": st.updated}
         arrays.update({f"code_{k}": v for k, v in st.codes.items()})
         arrays.update({f"label_{i}": st.labels[name] for i, name in enumerate(names)})
+        nodes = sorted(st.ancestor_rows())
+        arrays.update({f"ancestor_{i}": st.ancestor_rows()[n] for i, n in enumerate(nodes)})
         np.savez(st.folder / "columns.npz", **arrays)  # type: ignore[arg-type]
         meta = {
             "format": _FORMAT,
@@ -309,6 +336,7 @@ class BM25Index:
             "ids": st.ids,
             "values": st.values,
             "labels": names,
+            "ancestors": nodes,
         }
         (st.folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
 
@@ -344,6 +372,8 @@ class BM25Index:
             arrays["offsets"],
             _open_docs(folder),
         )
+        if "ancestors" in meta:
+            state.ancestors = {n: arrays[f"ancestor_{i}"] for i, n in enumerate(meta["ancestors"])}
         self._swap(state)
 
     def _restage(self, st: _State) -> _State:
@@ -356,7 +386,7 @@ class BM25Index:
             (stage / "docs.jsonl").write_bytes(b"")
         new = _State(
             stage, st.bm25, st.ids, st.codes, st.values, st.labels, st.updated, st.offsets,
-            st.docs, staged=True,
+            st.docs, staged=True, ancestors=st.ancestors,
         )  # fmt: skip
         self._state = new
         return new

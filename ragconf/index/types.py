@@ -35,8 +35,10 @@ __all__ = [
     "text_hash",
 ]
 
-ContentType = Literal["page", "blogpost", "attachment", "custom_content"]
-CONTENT_TYPES: tuple[str, ...] = ("page", "blogpost", "attachment", "custom_content")
+ContentType = Literal["page", "blogpost", "attachment", "custom_content", "comment"]
+#: what the index holds; a comment is its own document (own chunks, own version) whose
+#: search results are shown as the page (blog post, ...) it is on
+CONTENT_TYPES: tuple[str, ...] = ("page", "blogpost", "attachment", "custom_content", "comment")
 
 
 def chunk_id(content_type: str, content_id: str, chunk_index: int) -> str:
@@ -91,6 +93,9 @@ class SearchFilters:
     updated_after: datetime | None = None
     #: restrict to these space ids (permission-aware search); None = no restriction
     space_ids: tuple[str, ...] | None = None
+    #: only content below any of these pages/folders/... (ids in the chunk's ``ancestors``;
+    #: the node itself is not below itself, as in CQL's ``ancestor = id``)
+    ancestors: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -100,6 +105,7 @@ class SearchFilters:
             or self.content_types
             or self.updated_after
             or self.space_ids is not None
+            or self.ancestors
         )
 
     def matches(self, metadata: dict[str, Any]) -> bool:
@@ -115,6 +121,12 @@ class SearchFilters:
             if isinstance(labels, str):
                 labels = [x for x in labels.split(",") if x]
             if not set(self.labels) & set(labels):
+                return False
+        if self.ancestors:
+            ancestors = metadata.get("ancestors") or []
+            if isinstance(ancestors, str):
+                ancestors = [x for x in ancestors.split(",") if x]
+            if not set(self.ancestors) & {str(a) for a in ancestors}:
                 return False
         if self.updated_after is not None:
             updated = metadata.get("updated_at_ts")

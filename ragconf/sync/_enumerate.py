@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragconf.errors import ConfluenceError, NotFoundError
+from ragconf.sync._comments import CommentListing, add_comment_items
 from ragconf.sync._documents import Item, SpaceInfo, ancestors_of, item_metadata
+from ragconf.sync._tree import TreeNodes
 
 __all__ = ["LabelMap", "SpaceListing", "label_map", "list_attachments", "list_space"]
 
@@ -139,8 +141,15 @@ def list_space(
     custom_types: Sequence[str],
     attachments: dict[str, list[Any]] | None,
     attachments_complete: bool,
+    tree: TreeNodes | None = None,
+    comments: CommentListing | None = None,
 ) -> SpaceListing:
-    """Every indexable item of one space, with its document-level metadata."""
+    """Every indexable item of one space, with its document-level metadata.
+
+    ``tree``: resolves folders, whiteboards, databases and embeds above pages (cached per
+    run), so ancestors and breadcrumbs run through them. ``comments``: the run's global
+    comment listing; the comments on this space's content become items too.
+    """
     listing = SpaceListing(space)
     pages = _drain(conf.get_pages_by_space(space.id), "pages", listing, "page")
     blogs = _drain(conf.get_blog_posts_by_space(space.id), "blog posts", listing, "blogpost")
@@ -152,6 +161,9 @@ def list_space(
 
     parents = {str(p.id): (str(p.parent_id) if p.parent_id else None) for p in pages}
     titles = {str(p.id): p.title for p in pages}
+    if tree is not None:
+        above = [(str(p.id), parents[str(p.id)], getattr(p, "parent_type", None)) for p in pages]
+        tree.extend(above, parents, titles)
     # container id -> (ancestors of the container incl. itself, its title)
     places: dict[str, tuple[list[str], str]] = {}
 
@@ -166,9 +178,10 @@ def list_space(
             container_title: str | None = None, ctype: str | None = None) -> Item:
         cid = str(obj.id)
         names, known = labels_for(kind, cid)
+        crumbs = " › ".join(t for a in ancestors if (t := titles.get(a)))  # unknown: left out
         meta = item_metadata(
             kind, obj, space, site_url=site_url, labels=names, parent_id=parent,
-            ancestors=ancestors, breadcrumbs=" › ".join(titles.get(a, "") for a in ancestors),
+            ancestors=ancestors, breadcrumbs=crumbs,
             container_title=container_title, custom_type=ctype,
         )
         item = Item(kind=kind, obj=obj, space=space, meta=meta, custom_type=ctype,
@@ -198,4 +211,6 @@ def list_space(
             for att in attachments.get(container_id, ()):
                 titles.setdefault(container_id, ctitle)
                 add("attachment", att, ancestors=anc, parent=container_id, container_title=ctitle)
+    if comments is not None:
+        add_comment_items(listing.items, comments, listing.complete, site_url)
     return listing

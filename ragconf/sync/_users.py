@@ -81,7 +81,13 @@ class UserNames:
         """
         if self._lookup is None or self.failure is not None:
             return
-        ids = account_ids(bodies)
+        self.resolve_ids(account_ids(bodies), warn)
+
+    def resolve_ids(self, ids: set[str], warn: Callable[[str], Any]) -> None:
+        """Like :meth:`resolve`, for account ids known already (e.g. comment authors)."""
+        if self._lookup is None or self.failure is not None:
+            return
+        ids = {i for i in ids if i}
         if ids <= self._done:
             return
         with self._lock:

@@ -24,6 +24,7 @@ import numpy as np
 from ragconf.confluence import AttachmentTooLargeError
 from ragconf.errors import BadResponseError, ConfluenceError, NotFoundError
 from ragconf.index.types import Chunk
+from ragconf.sync._comments import COMMENT, COMMENT_KEYS, anchor_chunks, comment_document
 from ragconf.sync._documents import (
     DOC_HASH,
     PENDING,
@@ -50,7 +51,7 @@ DOC_KEYS = frozenset({
     "content_id", "content_type", "title", "url", "space_id", "space_key", "space_name",
     "labels", "parent_id", "ancestors", "breadcrumbs", "author_id", "version", "created_at",
     "updated_at", "updated_at_ts", "status", "media_type", "file_size", "comment",
-    "container_title", "custom_type", DOC_HASH,
+    "container_title", "custom_type", DOC_HASH, *COMMENT_KEYS,
 })
 
 
@@ -115,6 +116,8 @@ class Stages:
             self._fetch_labels(job, out)
             if job.kind == "attachment":
                 self._download(job, out)
+            elif job.kind == COMMENT:
+                self._comment_bodies(job, out)
             else:
                 self._bodies(job, out)
                 if self.users is not None:  # before this batch is converted
@@ -177,6 +180,15 @@ class Stages:
             for it in items:
                 if it.id not in out.bodies:
                     out.failed.setdefault(it.key, exc)
+
+    def _comment_bodies(self, job: Job, out: Fetched) -> None:
+        """Comment bodies came with the listing; only their authors' names are looked up."""
+        for it in job.items:
+            out.bodies[it.id] = it.obj.body.storage_value or ""
+        if self.users is not None:
+            authors = {str(it.meta.get("author_id") or "") for it in job.items}
+            self.users.resolve_ids(authors, self.report.warn)
+            self.users.resolve(out.bodies.values(), self.report.warn)
 
     def _fetch_labels(self, job: Job, out: Fetched) -> None:
         """Items whose labels the label map could not tell get them one request each."""
@@ -262,6 +274,9 @@ class Stages:
             if it.key in fetched.notes:
                 self.report.warn(fetched.notes[it.key], it)
             doc = attachment_document(it, text)
+        elif it.kind == COMMENT:
+            names = self.users.names if self.users is not None else {}
+            doc = comment_document(it, fetched.bodies.get(it.id) or "", self.converter, names)
         else:
             if it.id not in fetched.bodies:
                 self.report.warn("gone before its body was fetched; left for the next run", it)
@@ -269,6 +284,8 @@ class Stages:
                 return None
             doc = body_document(it, fetched.bodies[it.id] or "", self.converter)
         chunks = finalize_chunks(doc, self.chunker.chunk(doc))
+        if it.kind == COMMENT:
+            chunks = anchor_chunks(chunks)
         reuse = fetched.vectors.get(it.key, {})
         vectors = [reuse.get(str(c.metadata.get("text_hash"))) for c in chunks]
         new_ids = {c.id for c in chunks}

@@ -4,7 +4,8 @@ One run:
 
 1. take the data directory's lock (``state_dir``; a second sync refuses with
    ``SyncLockedError``, a dead holder's lock is taken over);
-2. list the spaces in scope, the label -> content mapping and the attachments;
+2. list the spaces in scope, the label -> content mapping, the attachments and the
+   comments (site-wide listings, see ``_comments``);
 3. per space, enumerate content without bodies and compare it with the store's manifest
    and the stored chunk metadata: new / changed (version, or a document a crash left
    half-written) -> fetch, convert, chunk, embed only chunks whose text hash is new;
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ragconf.confluence.urls import site_origin
+from ragconf.sync._comments import CommentListing, list_comments
 from ragconf.sync._documents import (
     DOC_HASH,
     Item,
@@ -47,6 +49,7 @@ from ragconf.sync._enumerate import label_map, list_attachments, list_space
 from ragconf.sync._pipeline import Pipeline
 from ragconf.sync._report import Progress, SpaceReport, SyncReport
 from ragconf.sync._state import SyncLock, SyncState
+from ragconf.sync._tree import TreeNodes
 from ragconf.sync._users import UserNames
 from ragconf.sync._work import Job, Stages
 
@@ -90,6 +93,7 @@ class Syncer:
         embed_batch: int = 128,
         max_attachment_bytes: int = 20 * 1024 * 1024,
         extract: Callable[..., str | None] | None = None,
+        comments: bool = True,
     ) -> None:
         self.conf, self.store, self.embedder, self.lexical = confluence, store, embedder, lexical
         self.state_dir = Path(state_dir)
@@ -116,6 +120,8 @@ class Syncer:
         self.embed_batch = embed_batch
         self.max_attachment_bytes = max_attachment_bytes
         self.extract = extract
+        #: index footer and inline comments (and replies) as documents of their own
+        self.comments = comments
         self.seen: set[str] = set()
 
     # -- one run ----------------------------------------------------------------------------
@@ -173,6 +179,12 @@ class Syncer:
             atts, atts_ok, problem = list_attachments(self.conf)
             if problem:
                 report.warn(f"{problem}; attachment deletions are skipped this run")
+        comments: CommentListing | None = None
+        if self.comments:
+            comments = list_comments(self.conf)
+            if comments is not None and comments.problem:
+                report.warn(f"{comments.problem}; comment deletions are skipped this run")
+        tree = TreeNodes(self.conf)
         extract = self.extract
         if extract is None:
             from ragconf.convert.extract import extract_text
@@ -199,7 +211,11 @@ class Syncer:
                 listing = list_space(
                     self.conf, space, site_url=self.site_url, labels=labels,
                     custom_types=custom_types, attachments=atts, attachments_complete=atts_ok,
+                    tree=tree, comments=comments,
                 )
+                for warning in tree.warnings:
+                    report.warn(warning)
+                tree.warnings.clear()
                 for ctype in listing.unknown_types:  # not installed: don't ask every space
                     custom_types.remove(ctype)
                 for warning in listing.warnings:
@@ -359,6 +375,8 @@ class Syncer:
 #: metadata section): when they change the chunks are rebuilt, with their vectors reused
 _TEXT_FIELDS = {
     "attachment": ("title", "media_type", "file_size", "comment", "container_title", "labels"),
+    # the heading says whether the thread is resolved; replies show their thread's state
+    "comment": ("title", "resolution_status", "selection"),
 }
 
 

@@ -1,0 +1,104 @@
+"""The content tree above pages: folders, whiteboards, databases and Smart Link embeds.
+
+A page lists its ``parentId`` and ``parentType``. When the parent is a page, the space's
+page listing already knows it; any other node type is fetched by id
+(``/folders/{id}``, ``/whiteboards/{id}``, ``/databases/{id}``, ``/embeds/{id}``), then its
+own parent, and so on up to a page or the space root. Answers are kept for the whole run,
+so a sync costs one request per distinct non-page node above the synced pages, whatever
+the number of pages below it.
+
+>>> class Conf:
+...     def get_folder_by_id(self, id):
+...         return type("F", (), {"id": id, "title": "Reviews", "parent_id": "1",
+...                                "parent_type": "page"})()
+>>> parents, titles = {"7": "9"}, {"1": "Home", "7": "Plan"}
+>>> tree = TreeNodes(Conf())
+>>> tree.extend([("7", "9", "folder")], parents, titles)
+>>> parents["9"], titles["9"], tree.requests
+('1', 'Reviews', 1)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from ragconf.errors import ConfluenceError
+
+__all__ = ["TreeNodes"]
+
+log = logging.getLogger("ragconf.sync")
+
+_GETTERS = {
+    "folder": "get_folder_by_id",
+    "whiteboard": "get_whiteboard_by_id",
+    "database": "get_database_by_id",
+    "embed": "get_embed_by_id",
+}
+
+
+@dataclass(frozen=True)
+class _Node:
+    title: str
+    parent_id: str | None
+    parent_type: str | None
+
+
+class TreeNodes:
+    """A run's cache of non-page tree nodes, filled on demand (see the module docstring).
+
+    ``warnings`` collects one line per node that could not be fetched; the pages below it
+    keep the ancestors known so far (the node's id included, its title unknown).
+    """
+
+    def __init__(self, conf: Any) -> None:
+        self.conf = conf
+        self.requests = 0
+        self.warnings: list[str] = []
+        self._nodes: dict[str, _Node | None] = {}
+
+    def extend(
+        self,
+        children: Iterable[tuple[str, str | None, str | None]],
+        parents: MutableMapping[str, str | None],
+        titles: MutableMapping[str, str],
+    ) -> None:
+        """Add the non-page nodes above ``children`` ((id, parent id, parent type) triples)
+        to the ``parents`` (child -> parent) and ``titles`` maps, up to a known node."""
+        for _child, parent_id, parent_type in children:
+            node_id, node_type = parent_id, parent_type
+            while node_id and node_type not in (None, "page") and node_id not in parents:
+                node = self._node(node_id, node_type)
+                if node is None:
+                    break
+                parents[node_id] = node.parent_id
+                titles[node_id] = node.title
+                node_id, node_type = node.parent_id, node.parent_type
+
+    def _node(self, node_id: str, node_type: str) -> _Node | None:
+        if node_id in self._nodes:
+            return self._nodes[node_id]
+        getter = getattr(self.conf, _GETTERS.get(node_type, ""), None)
+        found: _Node | None = None
+        if getter is None:
+            log.info("tree node %s has type %r, which this client cannot fetch", node_id, node_type)
+        else:
+            self.requests += 1
+            try:
+                obj = getter(node_id)
+            except ConfluenceError as exc:
+                self.warnings.append(
+                    f"{node_type} {node_id} above some pages could not be fetched "
+                    f"({type(exc).__name__}: {exc.message}); their breadcrumbs stop below it"
+                )
+            else:
+                parent = getattr(obj, "parent_id", None)
+                found = _Node(
+                    title=str(getattr(obj, "title", "") or ""),
+                    parent_id=str(parent) if parent else None,
+                    parent_type=getattr(obj, "parent_type", None),
+                )
+        self._nodes[node_id] = found
+        return found
