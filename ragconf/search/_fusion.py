@@ -45,10 +45,16 @@ class FusionConfig:
 
 
 def doc_key(hit: Hit) -> str:
-    """The document a chunk belongs to: ``content_type:content_id``."""
+    """The document a chunk belongs to: ``content_type:content_id``.
+
+    A comment belongs to what it is on: its hits count for (and are shown as) the page,
+    blog post, attachment or custom content that holds the thread.
+    """
     md = hit.metadata
     ctype = md.get("content_type")
     cid = md.get("content_id")
+    if ctype == "comment" and md.get("container_id"):
+        ctype, cid = md.get("container_type"), md.get("container_id")
     if ctype is None or cid is None:
         # a chunk id is "type:id:index"; fall back to it for chunks without metadata
         parts = hit.id.rsplit(":", 1)

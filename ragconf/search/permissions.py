@@ -12,8 +12,10 @@ with those credentials, what the reader may see:
 ``strict``  ``spaces`` plus a check of every candidate document (``GET /pages/{id}``,
             ``/blogposts/{id}``, ``/attachments/{id}``, ``/custom-content?id=``): a 404 or 403
             hides it. This catches page restrictions, inherited ones included (Confluence
-            answers 404 under a restricted ancestor). Checks run concurrently (bounded) and
-            the retriever over-fetches candidates so that ``k`` results survive.
+            answers 404 under a restricted ancestor). A comment is checked as what it is on
+            (Confluence shows it to exactly those who can open that). Checks run
+            concurrently (bounded) and the retriever over-fetches candidates so that ``k``
+            results survive.
 
 Without the header, modes ``spaces``/``strict`` refuse with 401 (no anonymous view that
 could differ from the reader's); a header Confluence rejects also gives 401. Results are
@@ -349,6 +351,9 @@ class PermissionEngine:
         """True visible, False hidden, None unknown (Confluence failed), or an auth error."""
         self.stats["document_checks"] += 1
         kind, cid = str(md.get("content_type")), str(md.get("content_id"))
+        if kind == "comment":
+            kind, cid = str(md.get("container_type")), str(md.get("container_id"))
+            md = {**md, "custom_type": md.get("container_custom_type")}
         try:
             if kind == "page":
                 client.get_page_by_id(cid, body_format=None)
@@ -387,7 +392,10 @@ def _count(store: Any) -> int | None:
 
 
 def _doc_key(md: dict[str, Any]) -> str | None:
+    """What a check answers for: the document, or for a comment the content it is on."""
     kind, cid = md.get("content_type"), md.get("content_id")
+    if kind == "comment":
+        kind, cid = md.get("container_type"), md.get("container_id")
     if not kind or not cid:
         return None
     return f"{kind}:{cid}"
