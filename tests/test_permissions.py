@@ -62,7 +62,8 @@ class Indexed:
     docs: dict[str, dict[str, Any]]  # "type:id" -> chunk-0 metadata
 
     def visible(self, email: str) -> set[str]:
-        return {f"{t}:{i}" for kind, t in KINDS for i in self.site.visible_ids(email, kind)}
+        docs = {f"{t}:{i}" for kind, t in KINDS for i in self.site.visible_ids(email, kind)}
+        return docs | {f"comment:{i}" for i in self.site.visible_ids(email, "comments")}
 
     def client(self, mode: str, **settings: Any) -> TestClient:
         settings.setdefault("permission_cache_s", 60.0)
@@ -220,6 +221,42 @@ def test_strict_hides_restricted_pages_children_and_attachments(indexed: Indexed
         # spaces mode works at space granularity: the restricted page is in a visible space
         loose = spaces.get("/search", params={"q": queries[0], "k": 30}, headers=GUEST)
         assert _leaks(loose.text, restricted)
+
+
+@pytest.mark.parametrize("mode", ["spaces", "strict"])
+def test_a_reader_never_sees_comments_on_what_they_cannot_open(
+    indexed: Indexed, mode: str
+) -> None:
+    """A comment is as visible as its container: the guest may not open the Security
+    subtree (strict) nor the LEAD space (both modes), so their comments never show up."""
+    guest = indexed.visible(GUEST_USER)
+    hidden = [md for key, md in indexed.docs.items()
+              if md["content_type"] == "comment" and key not in guest]
+    spaces = {s.id: s.key for s in indexed.site.spaces.values()}
+    if mode == "spaces":  # space granularity: a restricted page's comments are in ENG
+        hidden = [md for md in hidden if spaces[md["space_id"]] not in ("ENG", "OPS")]
+    assert {spaces[md["space_id"]] for md in hidden} == (
+        {"ENG", "LEAD"} if mode == "strict" else {"LEAD"})
+    with indexed.client(mode) as c:
+        for md in hidden:
+            text = indexed.site.comments[md["content_id"]].body
+            words = " ".join(text.replace("<p>", "").replace("</p>", "").split()[:10])
+            for r in (c.get("/search", params={"q": words, "k": 20}, headers=GUEST),
+                      c.post("/context", json={"query": words, "k": 10}, headers=GUEST)):
+                assert r.status_code == 200, r.text
+                body = json.dumps({k: v for k, v in r.json().items() if k != "query"})
+                assert f"focusedCommentId={md['content_id']}" not in body, (mode, words)
+                assert md["url"] not in body and words[:40] not in body, (mode, body)
+            admin = c.get("/search", params={"q": words, "k": 5}, headers=ADMIN).json()
+            assert any(f"focusedCommentId={md['content_id']}" in json.dumps(res)
+                       for res in admin["results"]), words  # the admin does find it
+        # what the guest may open, comments included, stays searchable
+        visible = next(md for key, md in indexed.docs.items()
+                       if md["content_type"] == "comment" and key in guest)
+        text = indexed.site.comments[visible["content_id"]].body
+        words = " ".join(text.replace("<p>", "").replace("</p>", "").split()[:10])
+        r = c.get("/search", params={"q": words, "k": 5}, headers=GUEST)
+        assert f"focusedCommentId={visible['content_id']}" in r.text
 
 
 def test_strict_still_returns_k_results_when_candidates_are_hidden(indexed: Indexed) -> None:
