@@ -321,3 +321,21 @@ def test_moving_a_page_under_a_folder_rewrites_metadata_only(synced: Env) -> Non
     below = SearchFilters(ancestors=(t.reviews,))
     assert {h.metadata["content_id"] for h in env.lexical.search("ledger drain restart", 20,
                                                                   below)} >= {ids.restart}
+
+
+def test_a_folder_that_cannot_be_fetched_fails_no_page_and_heals_next_run(env: Env) -> None:
+    t = env.t
+    env.sim.faults = Faults(error_rate=1.0, error_statuses=(500,),
+                            paths=rf"/wiki/api/v2/folders/{t.year}$")  # fmt: skip
+    try:
+        report = env.sync()
+    finally:
+        env.sim.faults = None
+    assert any(f"folder {t.year}" in w["message"] for w in report.warnings)
+    md = metadata_of(env.store, f"page:{t.deep}")
+    assert md["ancestors"] == [t.year] and "breadcrumbs" not in md  # as far as it is known
+    healed, embedded = env.embedded_by()
+    assert embedded == 0 and healed.metadata_updated == 1 and not healed.warnings
+    md = metadata_of(env.store, f"page:{t.deep}")
+    assert md["ancestors"] == [env.ids.eng_home, t.reviews, t.year]
+    assert md["breadcrumbs"] == "Engineering Home › Design reviews › 2026"

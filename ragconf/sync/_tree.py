@@ -21,6 +21,7 @@ the number of pages below it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,7 @@ class TreeNodes:
         self.requests = 0
         self.warnings: list[str] = []
         self._nodes: dict[str, _Node | None] = {}
+        self._lock = threading.Lock()  # the fetches of one level run on several threads
 
     def extend(
         self,
@@ -66,18 +68,25 @@ class TreeNodes:
         titles: MutableMapping[str, str],
     ) -> None:
         """Add the non-page nodes above ``children`` ((id, parent id, parent type) triples)
-        to the ``parents`` (child -> parent) and ``titles`` maps, up to a known node."""
-        for _child, parent_id, parent_type in children:
-            node_id, node_type = parent_id, parent_type
-            while node_id and node_type not in (None, "page") and node_id not in parents:
-                node = self._node(node_id, node_type)
+        to the ``parents`` (child -> parent) and ``titles`` maps, up to a known node.
+
+        One level at a time, each level's unknown nodes fetched concurrently.
+        """
+        wanted = {(p, t) for _child, p, t in children if p and t not in (None, "page")}
+        while wanted:
+            todo = sorted((i, t) for i, t in wanted if i not in parents)
+            mapper = getattr(self.conf, "map_concurrent", None) or (lambda fn, xs: map(fn, xs))
+            wanted = set()
+            for (node_id, _type), node in zip(todo, mapper(self._node, todo), strict=True):
                 if node is None:
-                    break
+                    continue
                 parents[node_id] = node.parent_id
                 titles[node_id] = node.title
-                node_id, node_type = node.parent_id, node.parent_type
+                if node.parent_id and node.parent_type not in (None, "page"):
+                    wanted.add((node.parent_id, node.parent_type))
 
-    def _node(self, node_id: str, node_type: str) -> _Node | None:
+    def _node(self, key: tuple[str, str]) -> _Node | None:
+        node_id, node_type = key
         if node_id in self._nodes:
             return self._nodes[node_id]
         getter = getattr(self.conf, _GETTERS.get(node_type, ""), None)
@@ -85,14 +94,16 @@ class TreeNodes:
         if getter is None:
             log.info("tree node %s has type %r, which this client cannot fetch", node_id, node_type)
         else:
-            self.requests += 1
+            with self._lock:
+                self.requests += 1
             try:
                 obj = getter(node_id)
             except ConfluenceError as exc:
-                self.warnings.append(
-                    f"{node_type} {node_id} above some pages could not be fetched "
-                    f"({type(exc).__name__}: {exc.message}); their breadcrumbs stop below it"
-                )
+                with self._lock:
+                    self.warnings.append(
+                        f"{node_type} {node_id} above some pages could not be fetched "
+                        f"({type(exc).__name__}: {exc.message}); their breadcrumbs stop below it"
+                    )
             else:
                 parent = getattr(obj, "parent_id", None)
                 found = _Node(
