@@ -375,7 +375,6 @@ def newest_version(hits: list[Hit]) -> list[Hit]:
     return [h for h in hits if version(h) == newest[doc(h)]]
 
 
-
 def validate_query(query: str, k: int, mode: str = "hybrid") -> str:
     """Reject what we can't answer with an InvalidQueryError (HTTP 422, CLI exit 2)."""
     if not isinstance(query, str) or not query.strip():
