@@ -409,6 +409,22 @@ def test_engine_bounds_concurrency_caches_and_fails_closed() -> None:
     assert log["calls"] == 81 and log["closed"] == 5
 
 
+def test_engine_checks_a_comment_as_its_container() -> None:
+    engine, log = _engine(hidden={"3"}, fail=set())
+    scope = engine.scope("Bearer reader-token")
+    assert scope.allow is not None
+
+    def comment(cid: str, page: str) -> dict[str, Any]:
+        return {"content_type": "comment", "content_id": cid, "space_id": "1",
+                "container_type": "page", "container_id": page}
+
+    metas = [comment("70", "3"), comment("71", "3"), comment("72", "4"),
+             {"content_type": "page", "content_id": "4", "space_id": "1"}]
+    scope.allow.prefetch(metas)
+    assert log["calls"] == 2  # pages 3 and 4, once each: comments share their page's answer
+    assert [scope.allow(m) for m in metas] == [False, False, True, True]
+
+
 def test_engine_turns_a_rejected_credential_into_401() -> None:
     engine, log = _engine(hidden=set(), fail=set())
     log["reject"] = True

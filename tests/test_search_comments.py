@@ -131,6 +131,31 @@ def test_a_hit_in_a_comment_shows_its_page_with_the_comments_link(
     assert all(r["content_type"] != "comment" for r in results)
 
 
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+@pytest.mark.parametrize("space", [None, "ENG"])
+def test_every_leg_groups_comments_under_their_container(
+    api: TestClient, synced: Synced, mode: str, space: str | None
+) -> None:
+    """Dense hits arrive bare (chunk ids only): a comment's must still count for its page."""
+    site = synced.site
+    query = "decision review partitions retention glacier calendar swap approved"
+    params: dict[str, Any] = {"q": query, "k": 50, "mode": mode}
+    if space:
+        params["space"] = space
+    results = search(api, **params)
+    assert results and all(r["content_type"] != "comment" for r in results)
+    assert len({(r["content_type"], r["content_id"]) for r in results}) == len(results)
+    via_comment = 0
+    for r in results:
+        for link in [r["anchor_url"], *(s["anchor_url"] for s in r["sections"])]:
+            if "focusedCommentId=" in link:
+                cid = link.rsplit("=", 1)[1]
+                assert site.comments[cid].container_id == r["content_id"]
+                assert link == f"{r['url']}?focusedCommentId={cid}" or "&" in r["url"]
+                via_comment += 1
+    assert via_comment >= 2, mode
+
+
 def test_type_comment_finds_pages_through_their_comments(api: TestClient) -> None:
     only = search(api, q="partitions retention decision glacier", k=10, type="comment")
     assert only and all("focusedCommentId=" in r["anchor_url"] for r in only)
