@@ -216,3 +216,50 @@ def test_cli_search_rejects_bad_input_with_exit_code_2(synced: dict[str, Any]) -
         )
         assert proc.returncode == 2, proc.stderr
         assert "Error:" in proc.stderr
+
+
+# -- comments and folders (the real model on the demo corpus) -------------------------------
+
+#: (a question in other words, a phrase only the comment has, how the comment is headed)
+COMMENT_QUESTIONS = [
+    ("How long do we keep the ledger database backups since the audit?",
+     "raised the retention of ledger-db backups", "Comment by "),
+    ("When should the ledger archive move to weekly partitions?",
+     "switch to weekly partitions", "Inline comment by "),
+    ("Who is responsible for migrating the archive partitions, and by when?",
+     "Priya owns the partition migration", "Reply by "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "phrase", "heading"), COMMENT_QUESTIONS)
+def test_a_fact_only_in_a_comment_finds_its_page_with_the_comment_link(
+    api: httpx.Client, synced: dict[str, Any], question: str, phrase: str, heading: str
+) -> None:
+    site = synced["site"]
+    comment = next(c for c in site.comments.values() if phrase in c.body)
+    page = site.content(comment.container_id)
+    assert phrase not in page.body  # the page itself does not say it
+    top3 = _search(api, q=question, k=3)
+    found = [d for d in top3 if d["content_id"] == page.id]
+    assert found, [d["title"] for d in top3]
+    doc = found[0]
+    anchor = f"{doc['url']}?focusedCommentId={comment.id}"
+    links = {doc["anchor_url"]: doc["breadcrumbs"][-1]}
+    links |= {s["anchor_url"]: s["heading_path"] for s in doc["sections"]}
+    assert anchor in links and links[anchor].startswith(heading), links
+
+
+def test_folders_in_breadcrumbs_and_the_ancestor_filter(
+    api: httpx.Client, synced: dict[str, Any]
+) -> None:
+    site = synced["site"]
+    folder = {n.title: n.id for n in site.nodes.values() if n.kind == "folder"}
+    hits = _search(api, q="ledger archival design review", k=10, ancestor=folder["2026"])
+    assert [d["title"] for d in hits] == ["Design review: ledger archival"]
+    assert hits[0]["breadcrumbs"][1:4] == ["Engineering Home", "Design reviews", "2026"]
+    under = _search(api, q="design review", k=20, ancestor=folder["Design reviews"])
+    assert {d["title"] for d in under} == {"Design review checklist",
+                                           "Design review: ledger archival"}  # fmt: skip
+    posted = api.post("/search", json={"q": "design review", "k": 20,
+                                       "ancestor": [folder["Design reviews"]]})  # fmt: skip
+    assert [d["content_id"] for d in posted.json()["results"]] == [d["content_id"] for d in under]

@@ -3,6 +3,7 @@ atomic persistence with a stamp, and the index path per store."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,10 @@ CORPUS = [
     chunk("attachment:att5:0", "release-notes-v2.3.1.pdf: fixed the SSO login loop on Safari",
           space_key="OPS", space_id="20", labels="howto,release"),
     chunk("page:6:0", "How to reset a password through the self-service portal",
-          space_key="HR", space_id="30", labels=["howto"], updated_at_ts=1_725_000_000.0),
+          space_key="HR", space_id="30", labels=["howto"], updated_at_ts=1_725_000_000.0,
+          ancestors=["100", "101"]),
+    chunk("comment:7:0", "Use pipx now, not pip: the connector ships as an app",
+          space_key="OPS", space_id="20", content_type="comment", ancestors=["100"]),
 ]  # fmt: skip
 
 
@@ -124,6 +128,9 @@ FILTERS = [
     SearchFilters(updated_after=datetime.fromtimestamp(1_715_000_000, tz=UTC)),
     SearchFilters(space_keys=("ENG", "OPS"), labels=("howto",), content_types=("page",)),
     SearchFilters(space_keys=("NOPE",)),
+    SearchFilters(ancestors=("100",)),
+    SearchFilters(ancestors=("101", "999")),
+    SearchFilters(ancestors=("100",), content_types=("comment",)),
 ]
 
 
@@ -264,3 +271,23 @@ def test_lookup_and_mask_ids_serve_the_dense_leg(index: BM25Index) -> None:
     f = SearchFilters(labels=("howto",), space_keys=("ENG", "OPS"))
     ids_ = [c.id for c in CORPUS] + ["page:99:0"]
     assert index.mask_ids(ids_, f) == [f.matches(c.metadata) for c in CORPUS] + [None]
+
+
+def test_the_ancestor_filter_survives_save_and_load_and_older_indexes(
+    index: BM25Index, tmp_path: Path
+) -> None:
+    f = SearchFilters(ancestors=("100",))
+    query = "password pipx connector"
+    want = ids(index.search(query, 10, f))
+    assert sorted(want) == ["comment:7:0", "page:6:0"]
+    index.save()
+    loaded = BM25Index(index.path)
+    assert ids(loaded.search(query, 10, f)) == want
+    # an index written before the column existed: the filter reads the chunks' metadata
+    folder = index.path / (index.path / "CURRENT").read_text().strip()
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["ancestors"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    older = BM25Index(index.path)
+    assert ids(older.search(query, 10, f)) == want
+    assert older.mask_ids(["page:6:0", "page:1:0"], f) == [True, False]

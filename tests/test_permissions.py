@@ -25,6 +25,7 @@ from ragconf.confluence import Confluence
 from ragconf.confluence.urls import basic_auth
 from ragconf.errors import AuthenticationError, NotFoundError, TransportError
 from ragconf.index.embed import HashEmbedder
+from ragconf.index.keys import owner_key
 from ragconf.index.lexical import BM25Index
 from ragconf.index.lexical_sqlite import SqliteLexicalIndex
 from ragconf.index.store import ChromaStore, open_store
@@ -64,7 +65,8 @@ class Indexed:
     docs: dict[str, dict[str, Any]]  # "type:id" -> chunk-0 metadata
 
     def visible(self, email: str) -> set[str]:
-        return {f"{t}:{i}" for kind, t in KINDS for i in self.site.visible_ids(email, kind)}
+        docs = {f"{t}:{i}" for kind, t in KINDS for i in self.site.visible_ids(email, kind)}
+        return docs | {f"comment:{i}" for i in self.site.visible_ids(email, "comments")}
 
     def client(self, mode: str, **settings: Any) -> TestClient:
         settings.setdefault("permission_cache_s", 60.0)
@@ -224,6 +226,42 @@ def test_strict_hides_restricted_pages_children_and_attachments(indexed: Indexed
         assert _leaks(loose.text, restricted)
 
 
+@pytest.mark.parametrize("mode", ["spaces", "strict"])
+def test_a_reader_never_sees_comments_on_what_they_cannot_open(
+    indexed: Indexed, mode: str
+) -> None:
+    """A comment is as visible as its container: the guest may not open the Security
+    subtree (strict) nor the LEAD space (both modes), so their comments never show up."""
+    guest = indexed.visible(GUEST_USER)
+    hidden = [md for key, md in indexed.docs.items()
+              if md["content_type"] == "comment" and key not in guest]
+    spaces = {s.id: s.key for s in indexed.site.spaces.values()}
+    if mode == "spaces":  # space granularity: a restricted page's comments are in ENG
+        hidden = [md for md in hidden if spaces[md["space_id"]] not in ("ENG", "OPS")]
+    assert {spaces[md["space_id"]] for md in hidden} == (
+        {"ENG", "LEAD"} if mode == "strict" else {"LEAD"})
+    with indexed.client(mode) as c:
+        for md in hidden:
+            text = indexed.site.comments[md["content_id"]].body
+            words = " ".join(text.replace("<p>", "").replace("</p>", "").split()[:10])
+            for r in (c.get("/search", params={"q": words, "k": 20}, headers=GUEST),
+                      c.post("/context", json={"query": words, "k": 10}, headers=GUEST)):
+                assert r.status_code == 200, r.text
+                body = json.dumps({k: v for k, v in r.json().items() if k != "query"})
+                assert f"focusedCommentId={md['content_id']}" not in body, (mode, words)
+                assert md["url"] not in body and words[:40] not in body, (mode, body)
+            admin = c.get("/search", params={"q": words, "k": 5}, headers=ADMIN).json()
+            assert any(f"focusedCommentId={md['content_id']}" in json.dumps(res)
+                       for res in admin["results"]), words  # the admin does find it
+        # what the guest may open, comments included, stays searchable
+        visible = next(md for key, md in indexed.docs.items()
+                       if md["content_type"] == "comment" and key in guest)
+        text = indexed.site.comments[visible["content_id"]].body
+        words = " ".join(text.replace("<p>", "").replace("</p>", "").split()[:10])
+        r = c.get("/search", params={"q": words, "k": 5}, headers=GUEST)
+        assert f"focusedCommentId={visible['content_id']}" in r.text
+
+
 def test_strict_still_returns_k_results_when_candidates_are_hidden(indexed: Indexed) -> None:
     with indexed.client("strict") as c:
         r = c.get("/search", params={"q": "security vault secrets rotation", "k": 10},
@@ -374,6 +412,22 @@ def test_engine_bounds_concurrency_caches_and_fails_closed() -> None:
     assert log["calls"] == 81 and log["closed"] == 5
 
 
+def test_engine_checks_a_comment_as_its_container() -> None:
+    engine, log = _engine(hidden={"3"}, fail=set())
+    scope = engine.scope("Bearer reader-token")
+    assert scope.allow is not None
+
+    def comment(cid: str, page: str) -> dict[str, Any]:
+        return {"content_type": "comment", "content_id": cid, "space_id": "1",
+                "container_type": "page", "container_id": page}
+
+    metas = [comment("70", "3"), comment("71", "3"), comment("72", "4"),
+             {"content_type": "page", "content_id": "4", "space_id": "1"}]
+    scope.allow.prefetch(metas)
+    assert log["calls"] == 2  # pages 3 and 4, once each: comments share their page's answer
+    assert [scope.allow(m) for m in metas] == [False, False, True, True]
+
+
 def test_engine_turns_a_rejected_credential_into_401() -> None:
     engine, log = _engine(hidden=set(), fail=set())
     log["reject"] = True
@@ -421,8 +475,8 @@ def test_hidden_spaces_do_not_change_the_bm25_ranking_of_visible_ones(
             results = got.json()["results"]
             want = own.search(q, 200)
             best: dict[str, float] = {}
-            for h in want:  # the API ranks documents by their best chunk
-                key = f"{h.metadata['content_type']}:{h.metadata['content_id']}"
+            for h in want:  # the API ranks documents by their best chunk (comments: their page's)
+                key = str(owner_key(h.metadata))
                 best[key] = max(best.get(key, 0.0), h.score)
             order = sorted(best, key=lambda k: (-best[k], k.split(":", 1)[1]))[:10]
             assert [f"{r['content_type']}:{r['content_id']}" for r in results] == order, q

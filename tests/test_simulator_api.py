@@ -78,8 +78,8 @@ def test_next_link_keeps_filters_and_limit(sim_client: httpx.Client) -> None:
 
 def test_limits_default_and_bounds(sim_client: httpx.Client) -> None:
     assert len(sim_client.get("pages").json()["results"]) == 25
-    assert len(sim_client.get("attachments").json()["results"]) == 22  # default 50
-    assert len(sim_client.get("pages", params={"limit": 250}).json()["results"]) == 71
+    assert len(sim_client.get("attachments").json()["results"]) == 23  # default 50
+    assert len(sim_client.get("pages", params={"limit": 250}).json()["results"]) == 75
     for bad in ("0", "251", "abc", "-1"):
         r = sim_client.get("pages", params={"limit": bad})
         assert r.status_code == 400

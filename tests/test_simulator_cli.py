@@ -39,7 +39,8 @@ def test_bad_corpus_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_simulate_serves_until_interrupted() -> None:
     command = [sys.executable, "-c", "from ragconf.cli import main; main()", "simulate",
-               "--port", "0", "--corpus", "synthetic:40", "--latency", "1", "--seed", "3"]
+               "--port", "0", "--corpus", "synthetic:40", "--latency", "1", "--seed", "3",
+               "--clamp-limit", "20"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as proc:
         try:
@@ -55,7 +56,8 @@ def test_simulate_serves_until_interrupted() -> None:
             assert f"RAGCONF_CONFLUENCE_USERNAME={DEMO_USER}" in text
             assert f"RAGCONF_CONFLUENCE_TOKEN={DEMO_TOKEN}" in text
             r = httpx.get(match.group(1) + "pages", auth=(DEMO_USER, DEMO_TOKEN), timeout=10)
-            assert r.status_code == 200 and len(r.json()["results"]) == 25
+            # --clamp-limit 20 caps the page below the default limit of 25
+            assert r.status_code == 200 and len(r.json()["results"]) == 20
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=30) == 0
         finally:

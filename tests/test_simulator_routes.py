@@ -54,7 +54,7 @@ def test_custom_content_routes(simulator: SimulatorServer, sim_client: httpx.Cli
     assert sim_client.get("custom-content").status_code == 400
     assert sim_client.get("custom-content", params={"type": "forge:x:y:z"}).status_code == 404
     items = walk(simulator, "custom-content", {"type": CALENDAR_TYPE, "body-format": "storage"})
-    assert len(items) == 4 and all("<table" in i["body"]["storage"]["value"] or
+    assert len(items) == 6 and all("<table" in i["body"]["storage"]["value"] or
                                    "<" in i["body"]["storage"]["value"] for i in items)
     on_page = next(i for i in items if "pageId" in i)
     assert sim_client.get(f"pages/{on_page['pageId']}/custom-content",
@@ -64,7 +64,8 @@ def test_custom_content_routes(simulator: SimulatorServer, sim_client: httpx.Cli
     assert one["type"] == CALENDAR_TYPE and one["_links"]["base"]
     eng = simulator.site.space_by_key("ENG").id
     in_eng = sim_client.get(f"spaces/{eng}/custom-content", params={"type": CALENDAR_TYPE})
-    assert [i["title"] for i in in_eng.json()["results"]] == ["Engineering release calendar"]
+    assert [i["title"] for i in in_eng.json()["results"]] == [
+        "Engineering release calendar", "Design review calendar", "Architecture group sessions"]
     guest = walk(simulator, "custom-content", {"type": CALENDAR_TYPE}, GUEST_USER)
     assert {i["spaceId"] for i in guest} <= set(simulator.site.visible_ids(GUEST_USER,
                                                                             "spaces"))
@@ -110,8 +111,8 @@ def test_labels_and_hierarchy_routes(simulator: SimulatorServer,
     home = site.space_by_key("ENG").homepage_id
     kids = walk(simulator, f"pages/{home}/direct-children", {"limit": 2})
     assert [k["id"] for k in kids] == [p.id for p in sorted(
-        (p for p in site.pages.values() if p.parent_id == home), key=lambda p: p.position)]
-    assert all(k["type"] == "page" for k in kids)
+        (p for p in site.tree_items() if p.parent_id == home), key=lambda p: p.position)]
+    assert [k["type"] for k in kids] == ["page"] * (len(kids) - 1) + ["folder"]
     labels_of_space = sim_client.get(f"spaces/{site.space_by_key('ENG').id}/labels").json()
     assert [x["name"] for x in labels_of_space["results"]] == ["engineering"]
 
@@ -135,7 +136,7 @@ def test_admin_routes_mutate_the_site(simulator: SimulatorServer) -> None:
     assert not simulator.site.can_view(GUEST_USER, page["id"])
     assert admin.post("/advance", json={"seconds": 60}).json()["ok"]
     state = admin.get("/state").json()
-    assert state["counts"]["pages"] == 73 and state["stats"]["requests"] >= 0
+    assert state["counts"]["pages"] == 77 and state["stats"]["requests"] >= 0
     faults = admin.post("/faults", json={"latency_s": 0.0, "error_rate": 0.0}).json()
     assert faults["error_rate"] == 0.0
     assert admin.post("/faults", json={"bogus": 1}).status_code == 400
@@ -149,7 +150,7 @@ def test_clamp_limit_option(demo_site: Site) -> None:
     with SimulatorServer(demo_site, clamp_limit=True) as sim:
         r = httpx.get(sim.api_url + "pages", params={"limit": 1000},
                       auth=(DEMO_USER, DEMO_TOKEN))
-        assert r.status_code == 200 and len(r.json()["results"]) == 71
+        assert r.status_code == 200 and len(r.json()["results"]) == 75
 
 
 def test_server_lifecycle_and_request_count(demo_site: Site) -> None:

@@ -136,7 +136,65 @@ def routes(site: Site) -> list[tuple[str, str]]:
     task = _find(site, "tasks", lambda t: t.assigned_to and t.due_at)
     single = "include-labels=true&include-versions=true&include-properties=true" \
              "&include-operations=true"
-    return [
+    archival = _find(site, "pages", lambda p: p.title == "Design review: ledger archival")
+    backup = _find(site, "pages", lambda p: p.title == "Backup policy")
+    edited = _find(site, "pages", lambda p: p.version > 2)
+    retention = _find(site, "comments", lambda c: "400 days" in c.body)
+    glacier = _find(site, "comments", lambda c: "Glacier Instant" in c.body)
+    partitions = _find(site, "comments", lambda c: "weekly partitions" in c.body)
+    on_post = _find(site, "comments", lambda c: c.container_kind == "blogpost")
+    inline_post = _find(site, "comments",
+                        lambda c: c.container_kind == "blogpost" and c.kind == "inline")
+    on_att = _find(site, "comments", lambda c: c.container_kind == "attachment")
+    on_custom = _find(site, "comments", lambda c: c.container_kind == "custom_content")
+    folder = _find(site, "nodes", lambda n: n.title == "Design reviews")
+    review_calendar = _find(site, "custom_content", lambda c: c.title == "Design review calendar")
+    comment_single = "include-properties=true&include-operations=true&include-likes=true" \
+                     "&include-versions=true"
+    comments = [
+        ("/pages/{id}/footer-comments", f"pages/{backup}/footer-comments?body-format=storage"),
+        ("/pages/{id}/inline-comments",
+         f"pages/{archival}/inline-comments?body-format=atlas_doc_format"),
+        ("/blogposts/{id}/footer-comments",
+         f"blogposts/{site.comments[on_post].container_id}/footer-comments"),
+        ("/blogposts/{id}/inline-comments",
+         f"blogposts/{site.comments[inline_post].container_id}/inline-comments"
+         "?body-format=storage"),
+        ("/attachments/{id}/footer-comments",
+         f"attachments/{site.comments[on_att].container_id}/footer-comments"),
+        ("/custom-content/{id}/footer-comments",
+         f"custom-content/{site.comments[on_custom].container_id}/footer-comments"
+         "?body-format=storage"),
+        ("/footer-comments", "footer-comments?body-format=storage"),
+        ("/inline-comments", "inline-comments?body-format=storage"),
+        ("/footer-comments/{comment-id}",
+         f"footer-comments/{retention}?body-format=storage&{comment_single}"),
+        ("/inline-comments/{comment-id}",
+         f"inline-comments/{glacier}?body-format=view&{comment_single}"),
+        ("/footer-comments/{id}/children", f"footer-comments/{retention}/children"),
+        ("/inline-comments/{id}/children",
+         f"inline-comments/{partitions}/children?body-format=storage"),
+        ("/footer-comments/{id}/versions",
+         f"footer-comments/{retention}/versions?body-format=storage"),
+        ("/inline-comments/{id}/versions", f"inline-comments/{glacier}/versions"),
+    ]
+    tree_and_versions = [
+        ("/pages/{id}/descendants", f"pages/{tree}/descendants?depth=3"),
+        ("/folders/{id}/direct-children", f"folders/{folder}/direct-children"),
+        ("/folders/{id}/descendants", f"folders/{folder}/descendants"),
+        ("/folders/{id}/ancestors", f"folders/{folder}/ancestors"),
+        ("/pages/{id}/versions", f"pages/{edited}/versions?body-format=storage"),
+        ("/blogposts/{id}/versions", f"blogposts/{post}/versions"),
+        ("/custom-content/{custom-content-id}/versions",
+         f"custom-content/{calendar}/versions?body-format=storage"),
+        ("/attachments/{id}/versions", f"attachments/{att}/versions"),
+        ("/custom-content/{id}/children", f"custom-content/{review_calendar}/children"),
+        ("/custom-content/{id}/labels", f"custom-content/{review_calendar}/labels"),
+        ("/spaces/{id}/permissions", f"spaces/{eng}/permissions"),
+        ("/data-policies/spaces", "data-policies/spaces"),
+        ("/space-permissions", "space-permissions"),
+    ]
+    return comments + tree_and_versions + [
         ("/spaces", "spaces?description-format=plain&include-icon=true"),
         ("/spaces/{id}", f"spaces/{eng}?description-format=view&include-labels=true"),
         ("/spaces/{id}/pages", f"spaces/{eng}/pages?body-format=storage&limit=50"),

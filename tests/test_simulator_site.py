@@ -310,6 +310,7 @@ def test_pdf_writer_escapes_and_extracts() -> None:
     "ragconf.simulator._tasks", "ragconf.simulator._site", "ragconf.simulator._params",
     "ragconf.simulator._storage", "ragconf.simulator._faults", "ragconf.simulator._pdf",
     "ragconf.simulator._synthetic", "ragconf.simulator.corpus_demo",
+    "ragconf.simulator._paging",
 ])
 def test_docstring_examples_run(module: str) -> None:
     import doctest

@@ -14,6 +14,7 @@ import pytest
 from ragconf.confluence.models import Attachment, Page
 from ragconf.index import keys
 from ragconf.index.types import ManifestEntry, SearchFilters
+from ragconf.sync._comments import COMMENT_KEYS
 from ragconf.sync._documents import (
     CHUNK_COUNT,
     DOC_HASH,
@@ -135,7 +136,10 @@ def test_doc_keys_are_exactly_what_item_metadata_can_write() -> None:
                          ancestors=["7"], breadcrumbs="Home", container_title="Home",
                          custom_type="t")
     assert set(meta) <= DOC_KEYS
-    assert DOC_KEYS - set(meta) <= {"author_id", "created_at", "updated_at", "updated_at_ts"}
+    # the rest are the keys only comments have (``_comments.comment_metadata`` writes them)
+    assert DOC_KEYS - set(meta) - COMMENT_KEYS <= {
+        "author_id", "created_at", "updated_at", "updated_at_ts"}
+    assert COMMENT_KEYS <= DOC_KEYS
 
 
 # -- deletions ----------------------------------------------------------------------------

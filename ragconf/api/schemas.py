@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
@@ -29,7 +30,9 @@ __all__ = [
     "split_multi",
 ]
 
-ContentTypeName = Literal["page", "blogpost", "attachment", "custom_content"]
+ContentTypeName = Literal["page", "blogpost", "attachment", "custom_content", "comment"]
+#: Confluence content ids are numbers (a page, folder, whiteboard, database or embed id)
+_NODE_ID = re.compile(r"[0-9]{1,20}")
 ModeName = Literal["hybrid", "dense", "bm25"]
 
 
@@ -81,18 +84,32 @@ class _Filtered(_Strict):
     label: list[str] = Field(default_factory=list, description="documents with any of these labels")
     type: list[ContentTypeName] = Field(
         default_factory=list,
-        description="content types: page, blogpost, attachment, custom_content",
+        description="content types: page, blogpost, attachment, custom_content, comment "
+        "(comment hits are shown as the page they are on)",
+    )
+    ancestor: list[str] = Field(
+        default_factory=list,
+        description="only content below any of these page or folder ids (whiteboard, database "
+        "and embed ids work too); the node itself is not below itself",
     )
     updated_after: datetime | None = Field(
         None, description="only documents modified after this ISO date/datetime (naive = UTC)"
     )
     mode: ModeName | None = Field(None, description="hybrid (default), dense or bm25")
 
-    @field_validator("space", "label", "type", mode="before")
+    @field_validator("space", "label", "type", "ancestor", mode="before")
     @classmethod
     def _split(cls, v: object) -> object:
         if isinstance(v, (str, list)):
             return split_multi(v)
+        return v
+
+    @field_validator("ancestor")
+    @classmethod
+    def _node_ids(cls, v: list[str]) -> list[str]:
+        for node in v:
+            if not _NODE_ID.fullmatch(node):
+                raise ValueError(f"ancestor must be a page or folder id (digits), got {node!r}")
         return v
 
     @field_validator("updated_after", mode="before")
@@ -111,6 +128,7 @@ class _Filtered(_Strict):
             labels=tuple(self.label),
             content_types=tuple(self.type),
             updated_after=self.updated_after,
+            ancestors=tuple(self.ancestor),
         )
 
 
@@ -189,7 +207,10 @@ class SearchResultItem(BaseModel):
     content_type: ContentTypeName | str
     title: str
     url: str = Field(description="the document in Confluence")
-    anchor_url: str = Field(description="link to the best-matching section (url#anchor)")
+    anchor_url: str = Field(
+        description="link to the best-matching section (url#anchor), or to the comment "
+        "(url?focusedCommentId=…) when a comment on the document matched best"
+    )
     space_key: str | None
     labels: list[str]
     breadcrumbs: list[str] = Field(

@@ -26,7 +26,14 @@ def search(
         None,
         "--type",
         "-t",
-        help="page, blogpost, attachment or custom_content (repeatable).",
+        help="page, blogpost, attachment, custom_content or comment (repeatable).",
+    ),
+    ancestor: list[str] = typer.Option(
+        None,
+        "--ancestor",
+        "-a",
+        metavar="ID",
+        help="Only content below this page or folder id (repeatable; any).",
     ),
     updated_after: str = typer.Option(
         None, "--updated-after", help="Only documents modified after this ISO date/datetime."
@@ -55,8 +62,19 @@ def search(
     except ValueError as exc:
         raise InvalidQueryError(str(exc)) from None
     validate_query(question, k, mode)  # fail fast, before the model loads
+    below = _split(ancestor)
+    bad = [a for a in below if not a.isdigit()]
+    if bad:
+        raise InvalidQueryError(
+            f"--ancestor must be a page or folder id (digits), got {bad[0]!r}",
+            hint="find ids with `ragconf tree --space KEY`",
+        )
     filters = SearchFilters(
-        space_keys=_split(space), labels=_split(label), content_types=types, updated_after=after
+        space_keys=_split(space),
+        labels=_split(label),
+        content_types=types,
+        updated_after=after,
+        ancestors=below,
     )
     retriever = _open_retriever()
     res = retriever.search(question, k=k, filters=filters, mode=mode)

@@ -78,6 +78,14 @@ def simulate(
         False, "--direct-downloads", help="Serve attachment bytes directly instead of a 302."
     ),
     no_admin: bool = typer.Option(False, "--no-admin", help="Do not mount the /_admin routes."),
+    clamp_limit: int | None = typer.Option(
+        None,
+        "--clamp-limit",
+        min=1,
+        max=250,
+        help="Return at most N items per list page, below the requested limit "
+        "(next links still follow), as the real service sometimes does.",
+    ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve a simulated Confluence Cloud site (REST v2) until Ctrl-C.
@@ -129,6 +137,7 @@ def simulate(
         admin=not no_admin,
         download_redirect=not direct_downloads,
         log_level=log_level,
+        clamp_limit=clamp_limit or False,
     )
     try:
         server.start()

@@ -34,6 +34,11 @@ def sync(
         "--no-attachments",
         help="Skip attachments (not fetched; ones indexed earlier are removed).",
     ),
+    no_comments: bool = typer.Option(
+        False,
+        "--no-comments",
+        help="Skip footer and inline comments (indexed ones are kept, not updated).",
+    ),
     custom_type: list[str] | None = typer.Option(
         None,
         "--custom-type",
@@ -70,6 +75,7 @@ def sync(
                 progress=on_progress,
                 custom_types=custom_type or (CALENDAR_TYPE,),
                 embed_batch=batch_size,
+                comments=not no_comments,
             )
             report = syncer.run(full=full)
     finally:

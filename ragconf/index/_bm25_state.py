@@ -41,6 +41,8 @@ class State:
     docs: mmap.mmap | None
     staged: bool = False
     masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
+    #: ancestor id (page, folder, …) -> the rows below it (the ``ancestor`` filter)
+    ancestors: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> State:
@@ -76,6 +78,12 @@ class State:
                 if label in self.labels:
                     has[self.labels[label]] = True
             keep &= has
+        if f.ancestors:
+            below = np.zeros(n, dtype=bool)
+            for node in f.ancestors:
+                if node in self.ancestors:
+                    below[self.ancestors[node]] = True
+            keep &= below
         if f.updated_after is not None:
             with np.errstate(invalid="ignore"):  # unknown (NaN) compares False, as in matches()
                 keep &= self.updated >= f.updated_after.timestamp()

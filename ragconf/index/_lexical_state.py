@@ -10,6 +10,7 @@ history, or a rebuild, loads everything once.
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class State:
     base_ctype: np.ndarray  # object (str | None) per base id
     base_updated: np.ndarray  # float64 per base id, NaN: unknown
     base_labels: dict[str, frozenset[int]]
+    #: ancestor id (page, folder, …) -> the bases below it (the ``ancestor`` filter)
+    base_ancestors: dict[str, frozenset[int]]
     spaces: dict[int, tuple[str | None, str | None, int, int]]  # code -> id, key, n, total
     count: int
     masks: dict[SearchFilters, np.ndarray] = field(default_factory=dict)
@@ -92,6 +95,13 @@ class State:
                 if bases:
                     has[np.fromiter(bases, dtype=np.int64, count=len(bases))] = True
             keep &= has
+        if f.ancestors:
+            below = np.zeros(nb, dtype=bool)
+            for node in f.ancestors:
+                bases = self.base_ancestors.get(node)
+                if bases:
+                    below[np.fromiter(bases, dtype=np.int64, count=len(bases))] = True
+            keep &= below
         if f.updated_after is not None:
             with np.errstate(invalid="ignore"):  # unknown (NaN) compares False, as in matches()
                 keep &= self.base_updated >= f.updated_after.timestamp()
@@ -100,6 +110,11 @@ class State:
             self.masks.clear()
         self.masks[f] = mask
         return mask
+
+
+#: the columns _bases reads; ancestors come out of the document's shared metadata (no
+#: column of their own, so older index files need no migration)
+_BASES = "SELECT id, space, ctype, updated, labels, json_extract(meta, '$.ancestors') FROM bases"
 
 
 def generation(conn: sqlite3.Connection) -> int:
@@ -130,23 +145,37 @@ def _grow(arr: np.ndarray, size: int, fill: Any) -> np.ndarray:
 
 
 def _bases(state: State, rows: list[tuple[Any, ...]]) -> None:
-    """Put base rows (id, space, ctype, updated, labels) into ``state`` (arrays already own)."""
+    """Put base rows (id, space, ctype, updated, labels, ancestors) into ``state`` (arrays
+    already own)."""
     added: dict[str, list[int]] = {}
-    for bid, space, ctype, updated, labels in rows:
+    below: dict[str, list[int]] = {}
+    for bid, space, ctype, updated, labels, ancestors in rows:
         state.base_space[bid] = space
         state.base_ctype[bid] = ctype
         state.base_updated[bid] = math.nan if updated is None else updated
         for label in labels_of(labels):
             added.setdefault(label, []).append(bid)
+        for node in _ancestors_of(ancestors):
+            below.setdefault(node, []).append(bid)
     for label, bids in added.items():
         state.base_labels[label] = state.base_labels.get(label, frozenset()) | frozenset(bids)
+    for node, bids in below.items():
+        state.base_ancestors[node] = state.base_ancestors.get(node, frozenset()) | frozenset(bids)
+
+
+def _ancestors_of(value: Any) -> list[str]:
+    """The ancestors column as SQLite's json_extract gives it: a JSON array's text, or a
+    comma-joined string from an older writer."""
+    if isinstance(value, str) and value.startswith("["):
+        return [str(x) for x in json.loads(value) if x]
+    return labels_of(value)
 
 
 def load(conn: sqlite3.Connection, ids: Ids) -> State:
     """Everything, once (opening, a rebuild, or a reader far behind)."""
     gen = generation(conn)
     chunks = conn.execute("SELECT row, cid, base, len FROM chunks").fetchall()
-    bases = conn.execute("SELECT id, space, ctype, updated, labels FROM bases").fetchall()
+    bases = conn.execute(_BASES).fetchall()
     max_row = max((r[0] for r in chunks), default=0)
     max_base = max((b[0] for b in bases), default=0)
     state = State(
@@ -157,6 +186,7 @@ def load(conn: sqlite3.Connection, ids: Ids) -> State:
         base_ctype=np.full(max_base + 1, None, dtype=object),
         base_updated=np.full(max_base + 1, math.nan, dtype=np.float64),
         base_labels={},
+        base_ancestors={},
         spaces=_spaces(conn),
         count=len(chunks),
         read_rows=len(chunks),
@@ -200,6 +230,7 @@ def advance(conn: sqlite3.Connection, state: State, ids: Ids) -> State:
         base_ctype=state.base_ctype,
         base_updated=state.base_updated,
         base_labels=dict(state.base_labels),
+        base_ancestors=dict(state.base_ancestors),
         spaces=_spaces(conn),
         count=state.count,
         read_rows=len(found),
@@ -232,7 +263,7 @@ def advance(conn: sqlite3.Connection, state: State, ids: Ids) -> State:
             _bases(
                 new,
                 conn.execute(
-                    f"SELECT id, space, ctype, updated, labels FROM bases WHERE id IN ({marks})",
+                    f"{_BASES} WHERE id IN ({marks})",
                     part,
                 ).fetchall(),
             )

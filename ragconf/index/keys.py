@@ -25,6 +25,7 @@ __all__ = [
     "doc_key_of",
     "metadata_doc_key",
     "normalise_labels",
+    "owner_key",
     "split_chunk_key",
     "split_doc_key",
 ]
@@ -72,6 +73,14 @@ def metadata_doc_key(metadata: Mapping[str, object]) -> str | None:
     if not content_type or not content_id:
         return None
     return doc_key(str(content_type), str(content_id))
+
+
+def owner_key(metadata: Mapping[str, object]) -> str | None:
+    """The document a chunk is shown as, and checked as: its own, except that a comment
+    belongs to what it is on (the page, blog post, attachment or custom content)."""
+    if metadata.get("content_type") == "comment" and metadata.get("container_id"):
+        return doc_key(str(metadata.get("container_type")), str(metadata["container_id"]))
+    return metadata_doc_key(metadata)
 
 
 def decode_labels(value: object) -> list[str]:

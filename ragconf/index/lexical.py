@@ -119,6 +119,7 @@ class BM25Index:
         ids: list[str] = []
         raw: dict[str, list[str | None]] = {k: [] for k in _KEYS}
         labels: dict[str, list[int]] = {}
+        ancestors: dict[str, list[int]] = {}
         updated: list[float] = []
         offsets = [0]
         with open(stage / "docs.jsonl", "wb") as out:
@@ -131,6 +132,8 @@ class BM25Index:
                     raw[key].append(None if md.get(key) is None else str(md[key]))
                 for label in _labels(md.get("labels")):
                     labels.setdefault(label, []).append(row)
+                for node in _labels(md.get("ancestors")):
+                    ancestors.setdefault(node, []).append(row)
                 ts = md.get("updated_at_ts")
                 numeric = isinstance(ts, (int, float)) and not isinstance(ts, bool)
                 updated.append(float(ts) if numeric else np.nan)  # type: ignore[arg-type]
@@ -158,6 +161,7 @@ class BM25Index:
             np.asarray(offsets, dtype=np.int64),
             _open_docs(stage),
             staged=True,
+            ancestors={k: np.asarray(v, dtype=np.int64) for k, v in ancestors.items()},
         )
         self._swap(state)
 
@@ -269,6 +273,8 @@ class BM25Index:
         arrays = {"offsets": st.offsets, "updated_at_ts": st.updated}
         arrays.update({f"code_{k}": v for k, v in st.codes.items()})
         arrays.update({f"label_{i}": st.labels[name] for i, name in enumerate(names)})
+        nodes = sorted(st.ancestors)
+        arrays.update({f"ancestor_{i}": st.ancestors[n] for i, n in enumerate(nodes)})
         np.savez(st.folder / "columns.npz", **arrays)  # type: ignore[arg-type]
         meta = {
             "format": _FORMAT,
@@ -279,6 +285,7 @@ class BM25Index:
             "ids": st.ids,
             "values": st.values,
             "labels": names,
+            "ancestors": nodes,
         }
         (st.folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
 
@@ -314,6 +321,14 @@ class BM25Index:
             arrays["offsets"],
             _open_docs(folder),
         )
+        if "ancestors" in meta:
+            state.ancestors = {n: arrays[f"ancestor_{i}"] for i, n in enumerate(meta["ancestors"])}
+        else:  # saved before the ancestor column existed: read it from the documents once
+            found: dict[str, list[int]] = {}
+            for row in range(len(state.ids)):
+                for node in _labels(_hit(state, row, 0.0).metadata.get("ancestors")):
+                    found.setdefault(node, []).append(row)
+            state.ancestors = {k: np.asarray(v, dtype=np.int64) for k, v in found.items()}
         self._swap(state)
 
     def _restage(self, st: _State) -> _State:
@@ -326,7 +341,7 @@ class BM25Index:
             (stage / "docs.jsonl").write_bytes(b"")
         new = _State(
             stage, st.bm25, st.ids, st.codes, st.values, st.labels, st.updated, st.offsets,
-            st.docs, staged=True,
+            st.docs, staged=True, ancestors=st.ancestors,
         )  # fmt: skip
         self._state = new
         return new

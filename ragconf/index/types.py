@@ -49,8 +49,10 @@ __all__ = [
     "text_hash",
 ]
 
-ContentType = Literal["page", "blogpost", "attachment", "custom_content"]
-CONTENT_TYPES: tuple[str, ...] = ("page", "blogpost", "attachment", "custom_content")
+ContentType = Literal["page", "blogpost", "attachment", "custom_content", "comment"]
+#: what the index holds; a comment is its own document (own chunks, own version) whose
+#: search results are shown as the page (blog post, ...) it is on
+CONTENT_TYPES: tuple[str, ...] = ("page", "blogpost", "attachment", "custom_content", "comment")
 
 #: chunk (and collection) metadata: the DESIGN §5 fields; values are JSON scalars or lists
 #: of strings, so callers read them with ``str()``/``int()`` as each field needs
@@ -111,6 +113,9 @@ class SearchFilters:
     updated_after: datetime | None = None
     #: restrict to these space ids (permission-aware search); None = no restriction
     space_ids: tuple[str, ...] | None = None
+    #: only content below any of these pages/folders/... (ids in the chunk's ``ancestors``;
+    #: the node itself is not below itself, as in CQL's ``ancestor = id``)
+    ancestors: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -120,6 +125,7 @@ class SearchFilters:
             or self.content_types
             or self.updated_after
             or self.space_ids is not None
+            or self.ancestors
         )
 
     def matches(self, metadata: dict[str, Any]) -> bool:
@@ -131,6 +137,11 @@ class SearchFilters:
         if self.content_types and metadata.get("content_type") not in self.content_types:
             return False
         if self.labels and not set(self.labels) & set(decode_labels(metadata.get("labels"))):
+            return False
+        # the same codec: ancestors are stored as a list, or comma-joined by older writers
+        if self.ancestors and not set(self.ancestors) & set(
+            decode_labels(metadata.get("ancestors"))
+        ):
             return False
         if self.updated_after is not None:
             updated = metadata.get("updated_at_ts")

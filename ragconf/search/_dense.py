@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from ragconf.index.keys import split_chunk_key
 from ragconf.index.types import Hit, LexicalIndex, SearchFilters, Vector, VectorStore
 
-__all__ = ["FilterRates", "dense_leg", "is_bare", "materialise"]
+__all__ = ["FilterRates", "dense_leg", "is_bare", "materialise", "place_comments"]
 
 _BARE = "__bare__"  # metadata marker: this hit has no text/metadata yet
 
@@ -151,3 +151,19 @@ def materialise(hits: Sequence[Hit], store: VectorStore, lexical: LexicalIndex) 
             out.append(Hit(h.id, h.score, f.text, f.metadata))
         # a chunk deleted between the query and now is dropped
     return out
+
+
+def place_comments(
+    hits: list[Hit], store: VectorStore, lexical: LexicalIndex
+) -> list[Hit]:
+    """Give bare comment hits their metadata, which names the document they count for.
+
+    A bare dense hit knows only its chunk id (``comment:<id>:<i>``), not the page the
+    comment is on; comments are few among the candidates, so reading theirs is cheap.
+    """
+    bare = [h for h in hits if is_bare(h) and h.id.startswith("comment:")]
+    if not bare:
+        return hits
+    full = {h.id: h for h in materialise(bare, store, lexical)}
+    gone = {h.id for h in bare} - set(full)  # deleted since the query: dropped
+    return [full.get(h.id, h) for h in hits if h.id not in gone]

@@ -22,7 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ragconf.index.keys import doc_key_of, metadata_doc_key
+from ragconf.index.keys import doc_key_of, owner_key
 from ragconf.index.types import Hit
 
 __all__ = ["FusionConfig", "doc_key", "fuse"]
@@ -46,9 +46,13 @@ class FusionConfig:
 
 
 def doc_key(hit: Hit) -> str:
-    """The document a chunk belongs to: ``content_type:content_id``."""
+    """The document a chunk belongs to: ``content_type:content_id``.
+
+    A comment belongs to what it is on: its hits count for (and are shown as) the page,
+    blog post, attachment or custom content that holds the thread.
+    """
     # the chunk id names it too ("type:id:index"), for chunks without metadata
-    return metadata_doc_key(hit.metadata) or doc_key_of(hit.id)
+    return owner_key(hit.metadata) or doc_key_of(hit.id)
 
 
 def best_per_doc(hits: Sequence[Hit]) -> dict[str, float]:

@@ -127,11 +127,17 @@ def _doc_sentences(doc: DocumentResult) -> list[tuple[str, bool]]:
     Each sentence comes with whether a line ends after it: table rows, list items and code
     lines keep their line breaks, so an LLM still sees a table as a table.
     """
-    chunks = sorted(doc.chunks, key=lambda h: (int(h.metadata.get("chunk_index", 0) or 0), h.id))
+    # the document's own text first, then its comments (each under who wrote it, when)
+    chunks = sorted(doc.chunks, key=lambda h: (
+        h.metadata.get("content_type") == "comment", str(h.metadata.get("updated_at") or ""),
+        int(h.metadata.get("chunk_index", 0) or 0), h.id))  # fmt: skip
     seen: set[str] = set()
     out: list[tuple[str, bool]] = []
     for h in chunks:
-        for line in body_of(h.text).splitlines():
+        lines = body_of(h.text).splitlines()
+        if h.metadata.get("content_type") == "comment" and h.metadata.get("heading_path"):
+            lines.insert(0, f"{str(h.metadata['heading_path']).split(' › ')[0]}:")
+        for line in lines:
             sentences = split_sentences(line)
             for i, s in enumerate(sentences):
                 text = _SPACE.sub(" ", s).strip()

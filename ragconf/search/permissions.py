@@ -15,11 +15,13 @@ with those credentials, what the reader may see:
 ``strict``  ``spaces`` plus a check of every candidate document (``GET /pages/{id}``,
             ``/blogposts/{id}``, ``/attachments/{id}``, ``/custom-content?id=``): a 404 or 403
             hides it. This catches page restrictions, inherited ones included (Confluence
-            answers 404 under a restricted ancestor). Checks run concurrently (bounded) and
-            the retriever over-fetches candidates so that ``k`` results survive. Limit:
-            restricted pages inside a visible space still count in that space's BM25
-            statistics (N, average length, document frequencies), so they can shift the
-            BM25 scores of visible pages slightly; they are never shown, counted or quoted.
+            answers 404 under a restricted ancestor). A comment is checked as what it is on
+            (Confluence shows it to exactly those who can open that). Checks run
+            concurrently (bounded) and the retriever over-fetches candidates so that ``k``
+            results survive. Limit: restricted pages inside a visible space still count in
+            that space's BM25 statistics (N, average length, document frequencies), so they
+            can shift the BM25 scores of visible pages slightly; they are never shown,
+            counted or quoted.
 
 Without the header, modes ``spaces``/``strict`` refuse with 401 (no anonymous view that
 could differ from the reader's); a header Confluence rejects also gives 401, and a client
@@ -51,7 +53,7 @@ from ragconf.errors import (
     PermissionDeniedError,
     RagconfError,
 )
-from ragconf.index.keys import metadata_doc_key
+from ragconf.index.keys import owner_key
 from ragconf.index.types import JSONObject, Metadata, SearchFilters, VectorStore
 from ragconf.search._auth_guard import FailureLimiter, TooManyFailedChecksError, well_formed
 from ragconf.search._breadcrumbs import redact_breadcrumbs
@@ -161,7 +163,7 @@ class UserScope:
             return False
         if self.mode != "strict":
             return True
-        key = metadata_doc_key(metadata)
+        key = owner_key(metadata)
         if key is None:
             return False
         if key not in self._seen:
@@ -331,7 +333,7 @@ class PermissionEngine:
         out: dict[str, bool] = {}
         todo: dict[str, Metadata] = {}
         for md in metadatas:
-            key = metadata_doc_key(md)
+            key = owner_key(md)
             if key is None or key in out or key in todo:
                 continue
             if str(md.get("space_id")) not in view.space_ids:
@@ -370,6 +372,9 @@ class PermissionEngine:
         """True visible, False hidden, None unknown (Confluence failed), or an auth error."""
         self.stats["document_checks"] += 1
         kind, cid = str(md.get("content_type")), str(md.get("content_id"))
+        if kind == "comment":
+            kind, cid = str(md.get("container_type")), str(md.get("container_id"))
+            md = {**md, "custom_type": md.get("container_custom_type")}
         try:
             if kind == "page":
                 client.get_page_by_id(cid, body_format=None)

@@ -8,6 +8,8 @@
 Both legs apply the same :class:`SearchFilters`. Each leg fetches chunk candidates; the
 two are fused per document (``_fusion``), documents are ordered by score (ties: content id),
 each keeps its best chunk as the headline and its other matching chunks as ``sections``.
+Comment chunks count for the document they are on: a hit in a comment shows that page
+(its headline or a section names the commenter and links to the comment).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ragconf.errors import InvalidQueryError
 from ragconf.index.keys import decode_labels
 from ragconf.index.types import Embedder, Hit, LexicalIndex, Metadata, SearchFilters, VectorStore
 from ragconf.search._checks import Allow, PostCheck, post_check
-from ragconf.search._dense import FilterRates, dense_leg, is_bare, materialise
+from ragconf.search._dense import FilterRates, dense_leg, is_bare, materialise, place_comments
 from ragconf.search._duplicates import collapse_duplicates, with_spare
 from ragconf.search._fusion import FusionConfig, best_per_doc, doc_key, fuse
 from ragconf.search._snippets import make_snippet
@@ -243,6 +245,7 @@ class Retriever:
                 rates=self._filter_rates,
             )
             dense_hits = self._post_check(found, filters, check)
+            dense_hits = place_comments(dense_hits, self.store, lexical)
             timings["dense_ms"] = _ms(t)
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
@@ -313,6 +316,9 @@ class Retriever:
     ) -> DocumentResult:
         best = chunks[0]
         md = best.metadata
+        content_id, content_type = md.get("content_id", ""), md.get("content_type", "")
+        if content_type == "comment" and md.get("container_id"):  # shown as its container
+            content_id, content_type = md["container_id"], md.get("container_type", "")
         snip = make_snippet(query, best.text, max_chars=self.snippet_chars)
         sections = []
         for h in chunks[1 : 1 + MAX_SECTIONS]:
@@ -329,8 +335,8 @@ class Retriever:
             )
         url = str(md.get("url") or "")
         return DocumentResult(
-            content_id=str(md.get("content_id", "")),
-            content_type=str(md.get("content_type", "")),
+            content_id=str(content_id),
+            content_type=str(content_type),
             title=str(md.get("title", "")),
             url=url,
             anchor_url=str(md.get("anchor_url") or url),
@@ -347,11 +353,13 @@ class Retriever:
 
 
 def newest_version(hits: list[Hit]) -> list[Hit]:
-    """The hits of one document that belong to its newest version.
+    """The hits of one result that belong to the newest version of their document.
 
     While a sync rewrites a document, its new chunks are written before the old ones are
     deleted, and BM25 keeps the previous version until the sync ends, so a search can find
-    chunks of both; a result must show one version of a document, never a mix.
+    chunks of both; a result must show one version of a document, never a mix. (A result
+    holds several documents when comments are grouped under their page: each has its own
+    version.)
     """
 
     def version(h: Hit) -> int:
@@ -360,8 +368,13 @@ def newest_version(hits: list[Hit]) -> list[Hit]:
         except (TypeError, ValueError):
             return 0
 
-    newest = max(version(h) for h in hits)
-    return [h for h in hits if version(h) == newest]
+    def doc(h: Hit) -> tuple[object, object]:
+        return h.metadata.get("content_type"), h.metadata.get("content_id")
+
+    newest: dict[tuple[object, object], int] = {}
+    for h in hits:
+        newest[doc(h)] = max(newest.get(doc(h), 0), version(h))
+    return [h for h in hits if version(h) == newest[doc(h)]]
 
 
 def validate_query(query: str, k: int, mode: str = "hybrid") -> str:

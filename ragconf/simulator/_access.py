@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ragconf.simulator._model import ContentRec, User
+from ragconf.simulator._model import CommentRec, ContentRec, NodeRec, User
 from ragconf.simulator._state import SiteState
 
 __all__ = ["DEFAULT_STATUSES", "AccessMixin", "Visible"]
@@ -33,6 +33,8 @@ class Visible:
     attachments: set[str] = field(default_factory=set)
     tasks: set[str] = field(default_factory=set)
     labels: set[str] = field(default_factory=set)
+    nodes: set[str] = field(default_factory=set)  # folders, whiteboards, databases, embeds
+    comments: set[str] = field(default_factory=set)
 
 
 class AccessMixin(SiteState):
@@ -47,7 +49,7 @@ class AccessMixin(SiteState):
         cache[user.email] = vis
         return vis
 
-    def _allowed(self, rec: ContentRec, email: str) -> bool:
+    def _allowed(self, rec: ContentRec | NodeRec, email: str) -> bool:
         return rec.restricted_to is None or email in rec.restricted_to
 
     def _compute_visible(self, user: User) -> Visible:
@@ -58,17 +60,18 @@ class AccessMixin(SiteState):
                 vis.spaces.add(space.id)
         memo: dict[str, bool] = {}
 
-        def page_ok(page_id: str) -> bool:
-            # iterative walk up the tree: restriction on any ancestor hides the subtree
+        def tree_ok(item_id: str) -> bool:
+            # iterative walk up the tree (pages and folders alike): a restriction on any
+            # ancestor hides the subtree
             chain: list[str] = []
-            current: str | None = page_id
+            current: str | None = item_id
             result = True
             while current is not None:
                 known = memo.get(current)
                 if known is not None:
                     result = known
                     break
-                rec = self.pages.get(current)
+                rec = self.tree_item(current)
                 if rec is None:
                     break
                 chain.append(current)
@@ -81,14 +84,33 @@ class AccessMixin(SiteState):
             return result
 
         for page_id in self.pages:
-            if page_ok(page_id):
+            if tree_ok(page_id):
                 vis.content.add(page_id)
+        for node_id in self.nodes:
+            if tree_ok(node_id):
+                vis.nodes.add(node_id)
         for rec in self.blogposts.values():
             if rec.space_id in vis.spaces and self._allowed(rec, email):
                 vis.content.add(rec.id)
+        custom_memo: dict[str, bool] = {}
+
+        def custom_ok(rec: ContentRec) -> bool:
+            # custom content inside custom content: its container must be visible first
+            known = custom_memo.get(rec.id)
+            if known is None:
+                custom_memo[rec.id] = False  # a container cycle cannot make anything visible
+                container = self.custom_content.get(rec.parent_id or "")
+                if rec.container_kind == "custom_content":
+                    container_ok = container is not None and custom_ok(container)
+                else:
+                    container_ok = rec.container_kind is None or rec.parent_id in vis.content
+                known = (rec.space_id in vis.spaces and self._allowed(rec, email)
+                         and container_ok)
+                custom_memo[rec.id] = known
+            return known
+
         for rec in self.custom_content.values():
-            container_ok = rec.container_kind is None or rec.parent_id in vis.content
-            if rec.space_id in vis.spaces and self._allowed(rec, email) and container_ok:
+            if custom_ok(rec):
                 vis.content.add(rec.id)
         for att in self.attachments.values():
             if att.container_id in vis.content:
@@ -96,6 +118,10 @@ class AccessMixin(SiteState):
         for task in self.tasks.values():
             if task.container_id in vis.content:
                 vis.tasks.add(task.id)
+        for comment in self.comments.values():
+            # a comment is exactly as visible as what it is on
+            if comment.container_id in vis.content or comment.container_id in vis.attachments:
+                vis.comments.add(comment.id)
         for table in (self.pages, self.blogposts, self.custom_content):
             for rec in table.values():
                 if rec.id in vis.content:
@@ -123,45 +149,27 @@ class AccessMixin(SiteState):
         except KeyError:
             return False
 
-    def can_view(self, email: str, any_id: str) -> bool:
-        """Oracle: may ``email`` see this space/content/attachment/label/task (any status)?"""
-        user = self.users.get(email)
-        if user is None:
+    def comment_live(self, comment_id: str) -> bool:
+        """Global comment lists show a comment only while what it is on is live."""
+        comment = self.comments[comment_id]
+        if comment.container_kind == "attachment":
+            return (comment.container_id in self.attachments
+                    and self.attachment_status(comment.container_id) in _LIVE)
+        try:
+            return self.content(comment.container_id).status in _LIVE
+        except KeyError:
             return False
-        vis = self.visible(user)
-        return any(
-            any_id in group
-            for group in (vis.spaces, vis.content, vis.attachments, vis.tasks, vis.labels)
-        )
 
-    def visible_ids(self, email: str, kind: str) -> list[str]:
-        """Oracle: ids of ``kind`` that a default-filtered listing shows ``email``, by id.
-
-        kind: spaces | pages | blogposts | attachments | labels | custom_content | tasks.
-        """
-        user = self.users.get(email)
-        if user is None:
-            return []
-        with self.lock:
-            vis = self.visible(user)
-            if kind == "spaces":
-                ids = [i for i in vis.spaces if self.spaces[i].status in DEFAULT_STATUSES[kind]]
-            elif kind in ("pages", "blogposts", "custom_content"):
-                table = getattr(self, kind)
-                ids = [
-                    i for i, rec in table.items()
-                    if i in vis.content and rec.status in DEFAULT_STATUSES[kind]
-                ]
-            elif kind == "attachments":
-                ids = [
-                    i for i in vis.attachments
-                    if self.attachment_status(i) in DEFAULT_STATUSES[kind]
-                ]
-            elif kind == "tasks":
-                ids = [i for i in vis.tasks if self.task_live(i)]
-            elif kind == "labels":
-                used = self.derived().used_labels
-                ids = [i for i in vis.labels if i in used]
-            else:
-                raise ValueError(f"unknown kind {kind!r}")
-        return sorted(ids, key=lambda i: int(i[3:] if i.startswith("att") else i))
+    def resolution_of(self, comment: CommentRec) -> str:
+        """An inline comment thread's resolution; an open one whose marker left the body of
+        its page is ``dangling`` (replies share their thread's)."""
+        root = comment
+        while root.parent_id is not None and root.parent_id in self.comments:
+            root = self.comments[root.parent_id]
+        if root.resolution == "resolved" or root.marker_ref is None:
+            return root.resolution
+        try:
+            body = self.content(root.container_id).body
+        except KeyError:
+            return "dangling"
+        return root.resolution if f'ac:ref="{root.marker_ref}"' in body else "dangling"

@@ -4,6 +4,10 @@ No Confluence auth (they exist for tests, demos and benchmarks driving the simul
 another process). Unknown ids answer 404, invalid requests 400, both ``{"error": …}``.
 
     curl -X POST localhost:8090/_admin/edit -d '{"content_id": "65540", "body": "<p>v2</p>"}'
+    curl -X POST localhost:8090/_admin/add_comment \
+         -d '{"container_id": "65540", "body": "<p>Agreed.</p>", "parent_id": "70001"}'
+    curl -X POST localhost:8090/_admin/add_folder -d '{"space_key": "ENG", "title": "Specs"}'
+    curl -X POST localhost:8090/_admin/move -d '{"content_id": "65540", "parent_id": "70002"}'
 """
 
 from __future__ import annotations
@@ -67,6 +71,20 @@ _ACTIONS: dict[str, Callable[[Site, dict[str, Any]], Any]] = {
     "add_user": lambda s, b: {"account_id": s.add_user(_req(b, "email"), _req(b, "token"),
                                                        _req(b, "display_name"), **b)},
     "advance": lambda s, b: s.advance(float(_req(b, "seconds"))),
+    "add_comment": lambda s, b: {"id": s.add_comment(b.pop("container_id", None),
+                                                     _req(b, "body"), **b)},
+    "edit_comment": lambda s, b: s.edit_comment(_req(b, "comment_id"), _req(b, "body"), **b),
+    "resolve_comment": lambda s, b: s.resolve_comment(_req(b, "comment_id"), **b),
+    "delete_comment": lambda s, b: s.delete_comment(_req(b, "comment_id")),
+    "add_node": lambda s, b: {"id": s.add_node(_req(b, "kind"), _req(b, "space_key"),
+                                               _req(b, "title"), **b)},
+    "add_folder": lambda s, b: {"id": s.add_folder(_req(b, "space_key"), _req(b, "title"), **b)},
+    "add_whiteboard": lambda s, b: {"id": s.add_whiteboard(_req(b, "space_key"),
+                                                           _req(b, "title"), **b)},
+    "add_database": lambda s, b: {"id": s.add_database(_req(b, "space_key"),
+                                                       _req(b, "title"), **b)},
+    "add_embed": lambda s, b: {"id": s.add_embed(_req(b, "space_key"), _req(b, "title"),
+                                                 _req(b, "url"), **b)},
 }
 
 

@@ -60,8 +60,15 @@ class Env:
 
     site: Site
     download_redirect: bool = True
-    clamp_limit: bool = False
+    clamp_limit: int | bool = False
     media_secret: str = ""
+    public_html: bool = True
+
+    @property
+    def page_cap(self) -> int | None:
+        """Most items per page (``clamp_limit=N``), or None for "as many as asked"."""
+        cap = self.clamp_limit
+        return cap if not isinstance(cap, bool) and cap > 0 else None
 
 
 def authenticate(request: Request, site: Site) -> User | None:
@@ -88,7 +95,9 @@ class Ctx:
         self.env = env
         self.site = env.site
         self.user = user
-        self.q = Query(request.query_params.multi_items(), clamp_limit=env.clamp_limit)
+        self.q = Query(request.query_params.multi_items(),
+                       clamp_limit=bool(env.clamp_limit),
+                       page_cap=env.page_cap)
         self.path = request.url.path
         origin = f"{request.url.scheme}://{request.url.netloc}"
         self.origin = origin
@@ -125,10 +134,11 @@ class Ctx:
         *,
         sort: tuple[str, bool, str] = ("id", False, ""),
         default_limit: int = 25,
+        min_limit: int = 1,
     ) -> Response:
         """A cursor-paged list response (``results`` + ``_links`` + ``Link`` header)."""
         field, desc, token = sort
-        limit = self.q.limit(default_limit)
+        limit = self.q.limit(default_limit, min_limit)
         cursor = self.q.string("cursor")
         after = decode_cursor(cursor, token) if cursor else None
         cache = self.site.cache("listings")
@@ -209,7 +219,8 @@ def create_app(
     *,
     admin: bool = True,
     download_redirect: bool = True,
-    clamp_limit: bool = False,
+    clamp_limit: int | bool = False,
+    public_html: bool = True,
 ) -> FastAPI:
     """The Confluence Cloud simulator as a FastAPI app.
 
@@ -220,22 +231,41 @@ def create_app(
     ``/wiki/rest/api/user/bulk`` (v1),
     ``/wiki/download/attachments/…`` (302 to ``/_media/…`` unless
     ``download_redirect=False``), and ``/_admin/…`` mutations when ``admin`` is true.
-    ``clamp_limit``: answer ``limit`` > 250 with 250 items instead of a 400.
+    ``clamp_limit``: answer ``limit`` > 250 with 250 items instead of a 400; an int N
+    also caps every page at N items (with ``next``), below the requested limit.
+    ``public_html``: serve the HTML view of pages (``_links.webui``) without credentials.
+    Every route answers ``HEAD`` as it answers ``GET``, and ``/wiki`` answers carry
+    ``X-RateLimit-*`` headers (see :class:`Faults` ``quota``).
     """
-    from ragconf.simulator import _routes_content, _routes_other
+    from ragconf.simulator import (
+        _html,
+        _routes_comments,
+        _routes_content,
+        _routes_extra,
+        _routes_other,
+        _routes_tree,
+    )
+    from ragconf.simulator._headers import HeadMiddleware, QuotaMiddleware
 
     app = FastAPI(title="ragconf Confluence simulator", docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.env = Env(site=site, download_redirect=download_redirect,
-                        clamp_limit=clamp_limit, media_secret=secrets.token_hex(16))
+                        clamp_limit=clamp_limit, media_secret=secrets.token_hex(16),
+                        public_html=public_html)
     app.state.faults = faults
     app.state.stats = Stats()
     v2 = APIRouter(prefix="/wiki/api/v2")
     _routes_content.register(v2)
     _routes_other.register_v2(v2)
+    _routes_tree.register(v2)
+    _routes_comments.register(v2)
+    _routes_extra.register(v2)
+    # what the v2 router serves, for the test that walks every GET path of the spec
+    app.state.api_paths = sorted({getattr(route, "path", "") for route in v2.routes})
     app.include_router(v2)
     root = APIRouter()
     _routes_other.register_root(root)
+    _html.register(root)
     app.include_router(root)
     if admin:
         from ragconf.simulator import _admin
@@ -251,6 +281,9 @@ def create_app(
                 ApiError(405, "METHOD_NOT_ALLOWED", "Method Not Allowed").body(), 405)
         return Response(str(exc.detail), status_code=exc.status_code, media_type="text/plain")
 
+    # the last added runs first: HEAD becomes GET before faults and quota see it
+    app.add_middleware(QuotaMiddleware, state=app.state)
     app.add_middleware(FaultMiddleware, state=app.state)
+    app.add_middleware(HeadMiddleware)
     return app
 

@@ -38,6 +38,10 @@ class Faults:
     truncate_mode: ``close`` drops the connection mid-body (Content-Length unmet);
     ``short`` sends a complete HTTP message whose JSON is cut off.
     paths: a regex; only matching request paths get faults (None = all but /_admin).
+    quota, quota_window_s: the request budget per window behind the ``X-RateLimit-*``
+    headers of every ``/wiki`` answer (``X-RateLimit-NearLimit: true`` once less than 20%
+    is left); ``quota_enforced`` answers 429 once it is spent, until the window ends.
+    The default is the documented 65000 an hour, reported but not enforced.
     """
 
     latency_s: float = 0.0
@@ -55,6 +59,9 @@ class Faults:
     truncate_mode: str = "close"
     error_statuses: tuple[int, ...] = (500, 502, 503, 504)
     beta_headers: bool = False
+    quota: int = 65000
+    quota_window_s: float = 3600.0
+    quota_enforced: bool = False
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _lock: threading.Lock = field(init=False, repr=False, compare=False)
     _compiled: tuple[str | None, re.Pattern[str] | None] = field(
@@ -73,6 +80,9 @@ class Faults:
                 raise ValueError(f"unknown fault setting {name!r}")
             if name == "error_statuses":
                 value = tuple(value)
+            if name in ("quota", "quota_window_s") and not (
+                    isinstance(value, int | float) and not isinstance(value, bool) and value > 0):
+                raise ValueError(f"{name} must be a positive number")
             setattr(self, name, value)
         if "seed" in changes:
             with self._lock:

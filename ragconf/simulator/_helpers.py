@@ -6,8 +6,8 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from ragconf.simulator._access import AccessMixin
-from ragconf.simulator._model import ContentRec, LabelRec, TaskRec, VersionRec
+from ragconf.simulator._model import ContentRec, LabelRec, NodeRec, TaskRec, VersionRec
+from ragconf.simulator._oracle import OracleMixin
 from ragconf.simulator._tasks import parse_tasks
 
 __all__ = ["SiteHelpers", "file_id"]
@@ -21,7 +21,7 @@ def file_id(att_id: str, version: int) -> str:
     return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
 
 
-class SiteHelpers(AccessMixin):
+class SiteHelpers(OracleMixin):
 
     def _new_content(
         self, kind: str, space_id: str, title: str, body: str, author: str | None
@@ -63,23 +63,30 @@ class SiteHelpers(AccessMixin):
         self._positions[parent_key] += 1
         return self._positions[parent_key] * 1000
 
-    def _subtree(self, page_id: str) -> list[str]:
+    def _subtree(self, item_id: str) -> list[str]:
+        """A page or tree node with every page and node below it."""
         children: dict[str, list[str]] = {}
-        for rec in self.pages.values():
+        for rec in self.tree_items():
             if rec.parent_id is not None:
                 children.setdefault(rec.parent_id, []).append(rec.id)
-        out, stack = [], [page_id]
+        out, stack = [], [item_id]
         while stack:
             current = stack.pop()
             out.append(current)
             stack.extend(children.get(current, ()))
         return out
 
-    def _reparent_children(self, rec: ContentRec) -> None:
-        for child in self.pages.values():
+    def _reparent_children(self, rec: ContentRec | NodeRec) -> None:
+        for child in self.tree_items():
             if child.parent_id == rec.id:
                 child.parent_id = rec.parent_id
                 child.position = self._next_position(rec.parent_id or rec.space_id)
+
+    def _drop_comments(self, container_ids: set[str]) -> None:
+        """Remove the comments on these containers for good (with their replies)."""
+        for comment_id in [c.id for c in self.comments.values()
+                           if c.container_id in container_ids]:
+            self.comments.pop(comment_id, None)
 
     def _move_dependents(self, content_id: str, space_id: str) -> None:
         for cc in self.custom_content.values():

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 
 __all__ = [
     "AttachmentRec",
+    "CommentRec",
     "ContentRec",
     "LabelRec",
+    "NodeRec",
     "SpaceRec",
     "TaskRec",
     "User",
@@ -104,7 +106,8 @@ class ContentRec:
     label_ids: list[str] = field(default_factory=list)
     restricted_to: frozenset[str] | None = None  # emails allowed to view; None = unrestricted
     custom_type: str | None = None
-    container_kind: str | None = None  # custom content: page | blogpost | None (the space)
+    # custom content: page | blogpost | custom_content | None (the space)
+    container_kind: str | None = None
     history: list[VersionRec] = field(default_factory=list)  # older versions only
 
     @property
@@ -171,3 +174,64 @@ class TaskRec:
     @property
     def blank(self) -> bool:
         return not self.body.strip()
+
+
+@dataclass(slots=True)
+class NodeRec:
+    """A folder, whiteboard, database or Smart Link embed: a content-tree node without a body.
+
+    Pages and other nodes can sit under it (``parent_id`` of theirs names it); it shares
+    the content id sequence, as in Confluence.
+    """
+
+    id: str
+    kind: str  # folder | whiteboard | database | embed
+    space_id: str
+    title: str
+    author_id: str
+    created_at: int
+    modified_at: int
+    parent_id: str | None = None  # a page or another node; None = the space root
+    position: int = 0
+    status: str = "current"
+    version: int = 1
+    restricted_to: frozenset[str] | None = None
+    embed_url: str | None = None
+
+    @property
+    def id_num(self) -> int:
+        return int(self.id)
+
+
+@dataclass(slots=True)
+class CommentRec:
+    """A footer or inline comment (or a reply: ``parent_id`` names the comment it answers).
+
+    Inline comments anchor on ``marker_ref`` (an ``ac:inline-comment-marker`` in the
+    container's body around ``selection``); ``resolution`` is open | reopened | resolved,
+    and a missing marker makes it ``dangling`` when shown.
+    """
+
+    id: str
+    kind: str  # footer | inline
+    container_id: str
+    container_kind: str  # page | blogpost | attachment | custom_content
+    body: str
+    author_id: str
+    created_at: int
+    modified_at: int
+    parent_id: str | None = None
+    status: str = "current"
+    version: int = 1
+    version_message: str = ""
+    version_author_id: str = ""
+    history: list[VersionRec] = field(default_factory=list)  # older versions only
+    resolution: str = "open"
+    resolution_by: str | None = None
+    resolution_at: int | None = None
+    marker_ref: str | None = None
+    selection: str | None = None
+
+    @property
+    def id_num(self) -> int:
+        return int(self.id)

@@ -35,6 +35,7 @@ SORT_KEYS: dict[str, Callable[[Any], tuple[Any, ...]]] = {
     "key": lambda r: (r.key, _num(r)),
     "name": lambda r: (r.name.casefold(), _num(r)),
     "child-position": lambda r: (r.position, _num(r)),
+    "tree-order": lambda r: (r.order, _num(r)),  # precomputed walk order (descendants)
 }
 
 
@@ -98,7 +99,18 @@ def take(
 
 
 def next_link(path: str, query: Sequence[tuple[str, str]], cursor: str) -> str:
-    """The relative next URL: same path, same filters and limit, the new cursor."""
-    pairs = [(k, v) for k, v in query if k != "cursor"]
+    """The relative next URL: same path, same filters and limit, the new cursor.
+
+    Array filters come back in the comma form the real service writes (``id=1%2C2``,
+    i.e. ``id=1,2`` once decoded), however the request spelled them.
+
+    >>> next_link("/wiki/api/v2/pages", [("id", "1"), ("id", "2,3"), ("limit", "5")], "c")
+    '/wiki/api/v2/pages?id=1%2C2%2C3&limit=5&cursor=c'
+    """
+    grouped: dict[str, list[str]] = {}
+    for key, value in query:
+        if key != "cursor":
+            grouped.setdefault(key, []).append(value)
+    pairs = [(key, ",".join(values)) for key, values in grouped.items()]
     pairs.append(("cursor", cursor))
     return f"{path}?{urlencode(pairs)}"

@@ -54,12 +54,16 @@ class Query:
     (['1', '2', '3'], 7)
     """
 
-    def __init__(self, items: Iterable[tuple[str, str]], *, clamp_limit: bool = False) -> None:
+    def __init__(
+        self, items: Iterable[tuple[str, str]], *, clamp_limit: bool = False,
+        page_cap: int | None = None,
+    ) -> None:
         self.items = list(items)
         self._values: dict[str, list[str]] = {}
         for key, value in self.items:
             self._values.setdefault(key, []).append(value)
         self._clamp = clamp_limit
+        self._cap = page_cap
 
     def has(self, name: str) -> bool:
         return name in self._values
@@ -135,19 +139,24 @@ class Query:
             raise _invalid(name, value, "true or false")
         return lowered == "true"
 
-    def limit(self, default: int) -> int:
-        """``limit``: default per route, min 1, max 250 (above: 400, or clamped if configured)."""
+    def limit(self, default: int, minimum: int = 1) -> int:
+        """``limit``: default per route, min 1, max 250 (above: 400, or clamped if configured).
+
+        With a page cap (``--clamp-limit N``), pages hold at most N items whatever was
+        asked for, as the real service shortens some pages below the requested limit.
+        """
         value = self.string("limit")
-        if value is None or value == "":
-            return default
-        if not re.match(r"^-?[0-9]{1,9}$", value):
-            raise _invalid("limit", value, "an integer between 1 and 250")
-        number = int(value)
-        if number > 250 and self._clamp:
-            return 250
-        if not 1 <= number <= 250:
-            raise _invalid("limit", value, "an integer between 1 and 250")
-        return number
+        number = default
+        if value is not None and value != "":
+            expected = f"an integer between {minimum} and 250"
+            if not re.match(r"^-?[0-9]{1,9}$", value):
+                raise _invalid("limit", value, expected)
+            number = int(value)
+            if number > 250 and self._clamp:
+                number = 250
+            if not minimum <= number <= 250:
+                raise _invalid("limit", value, expected)
+        return number if self._cap is None else min(number, self._cap)
 
 
 def check_id(value: str, *, attachment: bool = False) -> str:

@@ -219,40 +219,6 @@ def register(r: APIRouter) -> None:
         rec = visible_content(ctx, ctx.site.pages)
         return custom_list(ctx, container_id=rec.id)
 
-    @api_get(r, "/pages/{id}/ancestors")
-    def ancestors(ctx: Ctx) -> Any:
-        # top-to-bottom; with a small limit, the nearest ones (call again with the first id)
-        rec = visible_content(ctx, ctx.site.pages)
-        limit = ctx.q.limit(25)
-        chain: list[str] = []
-        current = rec.parent_id
-        while current is not None and current in ctx.site.pages:
-            chain.append(current)
-            current = ctx.site.pages[current].parent_id
-        chain.reverse()
-        results = [{"id": i, "type": "page"} for i in chain[-limit:]]
-        return {"results": results, "_links": {"base": ctx.origin + "/wiki"}}
-
-    def _children(ctx: Ctx, typed: bool, sorts: tuple[str, ...]) -> Any:
-        rec = visible_content(ctx, ctx.site.pages)
-        sort = ctx.sort(sorts, "child-position")
-        kids = ctx.site.derived().children.get(rec.id, ())
-        statuses = ("current", "archived") if typed else ("current",)
-        return ctx.page(
-            (rec.id, typed),
-            lambda: [ctx.site.pages[i] for i in kids if i in ctx.vis.content
-                     and ctx.site.pages[i].status in statuses],
-            lambda c: ctx.shape.child(c, typed=typed), sort=sort)
-
-    @api_get(r, "/pages/{id}/direct-children")
-    def direct_children(ctx: Ctx) -> Any:
-        return _children(ctx, True, ("created-date", "id", "modified-date", "child-position",
-                                     "title"))
-
-    @api_get(r, "/pages/{id}/children")
-    def children(ctx: Ctx) -> Any:
-        return _children(ctx, False, ("created-date", "id", "child-position", "modified-date"))
-
     @api_get(r, "/blogposts")
     def blogposts(ctx: Ctx) -> Any:
         q = ctx.q

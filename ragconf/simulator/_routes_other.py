@@ -21,7 +21,7 @@ from ragconf.simulator._routes_shared import (
     label_list,
 )
 
-__all__ = ["register_root", "register_v2"]
+__all__ = ["media_location", "register_root", "register_v2"]
 
 _TASK_ARRAYS = {"task-id": "id", "space-id": "space_id", "page-id": "container_id",
                 "blogpost-id": "container_id", "created-by": "created_by",
@@ -207,6 +207,13 @@ def _media_token(env: Env, att_id: str, version: int) -> str:
     return hmac.new(env.media_secret.encode(), msg, hashlib.sha256).hexdigest()[:32]
 
 
+def media_location(ctx: Ctx, att: AttachmentRec, version: int) -> str:
+    """A signed media-service URL for one attachment version (no credentials needed)."""
+    query = urlencode({"att": att.id, "version": version,
+                       "token": _media_token(ctx.env, att.id, version), "name": att.title})
+    return f"{ctx.origin}/_media/file/{att.file_id}/binary?{query}"
+
+
 def _user_json(ctx: Ctx, u: User, *, email: bool = True) -> dict[str, Any]:
     return {
         "type": "known", "accountId": u.account_id, "accountType": "atlassian",
@@ -264,11 +271,8 @@ def register_root(r: APIRouter) -> None:
             raise not_found()
         if ctx.env.download_redirect:
             # like Cloud's hop to the media service: a signed URL that needs no auth
-            query = urlencode({"att": att.id, "version": version,
-                               "token": _media_token(ctx.env, att.id, version),
-                               "name": att.title})
-            location = f"{ctx.origin}/_media/file/{att.file_id}/binary?{query}"
-            return Response(status_code=302, headers={"Location": location})
+            return Response(status_code=302,
+                            headers={"Location": media_location(ctx, att, version)})
         return _file_response(att, version)
 
     @r.get("/_media/file/{file_id}/binary", include_in_schema=False)

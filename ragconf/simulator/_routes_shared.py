@@ -16,6 +16,7 @@ __all__ = [
     "attachment_list",
     "custom_list",
     "label_list",
+    "optional_field",
     "single_content",
     "visible_content",
 ]
@@ -36,7 +37,7 @@ def visible_content(ctx: Ctx, table: dict[str, ContentRec]) -> ContentRec:
     return rec
 
 
-def _optional(results: list[Any], link: str) -> dict[str, Any]:
+def optional_field(results: list[Any], link: str) -> dict[str, Any]:
     # include-* collections are capped at 50 and carry their own meta + link
     return {"results": results[:50], "meta": {"hasMore": len(results) > 50},
             "_links": {"self": link}}
@@ -65,7 +66,7 @@ def single_content(
         out.pop("version", None)
     base = f"/wiki/api/v2/{kind}/{rec.id}"
     if q.boolean("include-labels"):
-        out["labels"] = _optional(
+        out["labels"] = optional_field(
             [ctx.shape.label(ctx.site.labels[i]) for i in rec.label_ids], base + "/labels")
     if q.boolean("include-versions"):
         versions = [ctx.shape.version(v.number, v.created_at, v.author_id, v.message,
@@ -73,12 +74,12 @@ def single_content(
         versions.append(ctx.shape.version(rec.version, rec.modified_at,
                                           rec.version_author_id or rec.author_id,
                                           rec.version_message, rec.minor_edit))
-        out["versions"] = _optional(versions[::-1], base + "/versions")
+        out["versions"] = optional_field(versions[::-1], base + "/versions")
     if q.boolean("include-properties"):
-        out["properties"] = _optional([], base + "/properties")
+        out["properties"] = optional_field([], base + "/properties")
     if q.boolean("include-operations"):
         target = "page" if rec.kind == "page" else "blogpost"
-        out["operations"] = _optional([{"operation": "read", "targetType": target}],
+        out["operations"] = optional_field([{"operation": "read", "targetType": target}],
                                       base + "/operations")
     return out
 

@@ -19,7 +19,9 @@ class SimulatorServer(BackgroundServer):
     200
 
     ``port=0`` picks a free port (read it back from ``port``/``base_url``). ``faults`` is
-    the live :class:`Faults` object: change it while the server runs.
+    the live :class:`Faults` object: change it while the server runs. ``clamp_limit``:
+    True clamps ``limit`` > 250 to 250; an int N caps every list page at N items.
+    ``public_html``: the HTML view of pages needs no credentials (see ``create_app``).
     """
 
     def __init__(
@@ -31,14 +33,16 @@ class SimulatorServer(BackgroundServer):
         host: str = "127.0.0.1",
         admin: bool = True,
         download_redirect: bool = True,
-        clamp_limit: bool = False,
+        clamp_limit: int | bool = False,
+        public_html: bool = True,
         log_level: str = "critical",
         access_log: bool = False,
     ) -> None:
         self.site = site
         self.host = host
         self.app = create_app(
-            site, faults, admin=admin, download_redirect=download_redirect, clamp_limit=clamp_limit
+            site, faults, admin=admin, download_redirect=download_redirect,
+            clamp_limit=clamp_limit, public_html=public_html,
         )
         self._requested_port = port
         self._log_level = log_level

@@ -6,94 +6,19 @@ representation asked for (``{}`` when none was), ``downloadLink`` has no ``/wiki
 
 from __future__ import annotations
 
-import base64
 import html
-import json
-import re
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 from ragconf.simulator._model import AttachmentRec, ContentRec, LabelRec, SpaceRec, TaskRec, iso_ms
-from ragconf.simulator._site import Site
+from ragconf.simulator._shapes_base import body_of, media_type_description, tiny_link
+from ragconf.simulator._shapes_more import MoreShapes
 
-__all__ = ["Shaper", "media_type_description"]
-
-_TAG = re.compile(r"<[^>]+>")
-_MACRO_TAG = re.compile(r"</?(?:ac|ri):[^>]*>")
-_CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
-_DESCRIPTIONS = {
-    "application/pdf": "PDF Document",
-    "text/plain": "Text File",
-    "text/csv": "CSV File",
-    "text/markdown": "Markdown File",
-    "application/json": "JSON File",
-    "application/x-yaml": "YAML File",
-    "image/png": "PNG Image",
-    "image/jpeg": "JPEG Image",
-    "image/svg+xml": "SVG Image",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
-        "Microsoft Word Document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
-        "Microsoft Excel Spreadsheet",
-}
+__all__ = ["Shaper", "body_of", "media_type_description"]
 
 
-def media_type_description(media_type: str) -> str:
-    return _DESCRIPTIONS.get(media_type, "File")
-
-
-def _plain(xhtml: str) -> str:
-    text = _CDATA.sub(lambda m: html.escape(m.group(1)), xhtml)
-    return " ".join(html.unescape(_TAG.sub(" ", text)).split())
-
-
-def _adf(xhtml: str) -> str:
-    """A minimal but valid ADF document (a JSON *string*, as the API returns it)."""
-    text = _plain(xhtml)
-    content = [{"type": "paragraph", "content": [{"type": "text", "text": text}]}] if text else []
-    return json.dumps({"type": "doc", "version": 1, "content": content}, ensure_ascii=False)
-
-
-def _view(xhtml: str) -> str:
-    text = _CDATA.sub(lambda m: "<pre>" + html.escape(m.group(1)) + "</pre>", xhtml)
-    return _MACRO_TAG.sub("", text)
-
-
-def body_of(value: str, fmt: str | None) -> dict[str, Any]:
-    if fmt is None:
-        return {}
-    if fmt == "atlas_doc_format":
-        rendered = _adf(value)
-    elif fmt in ("view", "export_view", "anonymous_export_view", "styled_view"):
-        rendered = _view(value)
-    else:  # storage, editor, raw: the stored XHTML itself
-        rendered = value
-    return {fmt: {"representation": fmt, "value": rendered}}
-
-
-def _tiny(content_id: str) -> str:
-    raw = int(content_id).to_bytes(8, "little").rstrip(b"\0")
-    return "/x/" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-class Shaper:
+class Shaper(MoreShapes):
     """Builds response objects for one request (``base`` = ``<origin>/wiki``)."""
-
-    def __init__(self, site: Site, base: str) -> None:
-        self.site = site
-        self.base = base
-
-    def _key(self, space_id: str) -> str:
-        space = self.site.spaces.get(space_id)
-        return space.key if space is not None else ""
-
-    def version(self, number: int, at: int, author: str, message: str, minor: bool) -> dict:
-        return {"createdAt": iso_ms(at), "message": message, "number": number,
-                "minorEdit": minor, "authorId": author}
-
-    def _content_version(self, rec: ContentRec) -> dict[str, Any]:
-        return self.version(rec.version, rec.modified_at, rec.version_author_id or rec.author_id,
-                            rec.version_message, rec.minor_edit)
 
     def space(self, rec: SpaceRec, *, description_format: str | None = None,
               include_icon: bool = False, single: bool = False) -> dict[str, Any]:
@@ -122,13 +47,13 @@ class Shaper:
              title: str | None = None, body: str | None = None, status: str | None = None,
              version: dict[str, Any] | None = None) -> dict[str, Any]:
         shown_title = rec.title if title is None else title
-        parent_ok = rec.parent_id is not None and rec.parent_id in self.site.pages
+        parent = self.site.tree_item(rec.parent_id)
         key = self._key(rec.space_id)
         out: dict[str, Any] = {
             "id": rec.id, "status": status or rec.status, "title": shown_title,
             "spaceId": rec.space_id,
-            "parentId": rec.parent_id if parent_ok else None,
-            "parentType": "page" if parent_ok else None,
+            "parentId": parent.id if parent is not None else None,
+            "parentType": self.site.tree_type(parent.id) if parent is not None else None,
             "position": rec.position, "authorId": rec.author_id, "ownerId": rec.author_id,
             "lastOwnerId": None, "createdAt": iso_ms(rec.created_at),
             "version": version or self._content_version(rec),
@@ -136,7 +61,7 @@ class Shaper:
             "_links": {
                 "editui": f"/pages/resumedraft.action?draftId={rec.id}",
                 "webui": f"/spaces/{key}/pages/{rec.id}/{quote_plus(shown_title)}",
-                "tinyui": _tiny(rec.id),
+                "tinyui": tiny_link(rec.id),
             },
         }
         if single:
@@ -158,7 +83,7 @@ class Shaper:
             "_links": {
                 "editui": f"/pages/resumedraft.action?draftId={rec.id}",
                 "webui": f"/spaces/{key}/blog/{day}/{rec.id}/{quote_plus(shown_title)}",
-                "tinyui": _tiny(rec.id),
+                "tinyui": tiny_link(rec.id),
             },
         }
         if single:
@@ -174,10 +99,12 @@ class Shaper:
             out["pageId"] = rec.parent_id
         elif rec.container_kind == "blogpost":
             out["blogPostId"] = rec.parent_id
+        elif rec.container_kind == "custom_content":
+            out["customContentId"] = rec.parent_id
         out.update({
             "authorId": rec.author_id, "createdAt": iso_ms(rec.created_at),
             "version": self._content_version(rec), "body": body_of(rec.body, fmt),
-            "_links": {"webui": f"/spaces/{self._key(rec.space_id)}/customcontent/{rec.id}"},
+            "_links": {"webui": self.webui(rec)},
         })
         if single:
             out["_links"]["base"] = self.base
@@ -191,8 +118,7 @@ class Shaper:
     def attachment(self, att: AttachmentRec, *, single: bool = False) -> dict[str, Any]:
         container_field = {"page": "pageId", "blogpost": "blogPostId"}.get(
             att.container_kind, "customContentId")
-        webui = (f"/pages/viewpageattachments.action?pageId={att.container_id}"
-                 f"&preview=%2F{att.container_id}%2F{att.id}%2F{quote(att.title)}")
+        webui = self.webui(att)
         download = self.download_link(att)
         out: dict[str, Any] = {
             "id": att.id, "status": self.site.attachment_status(att.id), "title": att.title,
@@ -227,12 +153,4 @@ class Shaper:
             out["dueAt"] = iso_ms(rec.due_at)
         if rec.completed_at is not None:
             out["completedAt"] = iso_ms(rec.completed_at)
-        return out
-
-    def child(self, rec: ContentRec, *, typed: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": rec.id, "status": rec.status, "title": rec.title}
-        if typed:
-            out["type"] = "page"
-        out["spaceId"] = rec.space_id
-        out["childPosition"] = rec.position
         return out

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ragconf.simulator._helpers import SiteHelpers, file_id
+from ragconf.simulator._helpers import file_id
 from ragconf.simulator._model import AttachmentRec, SpaceRec
+from ragconf.simulator._oracle import NODE_KINDS
+from ragconf.simulator._site_comments import CommentMixin
+from ragconf.simulator._site_tree import TreeMixin
 
 __all__ = ["Site"]
 
-class Site(SiteHelpers):
+
+class Site(TreeMixin, CommentMixin):
     """A Confluence Cloud site held in memory, served by :func:`create_app`.
 
     >>> site = Site()
@@ -24,6 +28,16 @@ class Site(SiteHelpers):
     >>> site.edit(page_id, body="<p>Restart the ledger, then check lag.</p>")
     >>> site.pages[page_id].version, site.visible_ids("demo@ragconf.dev", "pages") == [page_id]
     (2, True)
+    >>> folder = site.add_folder("ENG", "Playbooks")
+    >>> site.move(page_id, parent_id=folder)
+    >>> note = site.add_comment(page_id, "<p>Lag above 5 s pages the on-call.</p>")
+    >>> site.expected_ancestors("demo@ragconf.dev", page_id), site.comments[note].kind
+    ([('65539', 'folder')], 'footer')
+
+    Comments: :meth:`add_comment` (footer, inline with ``selection``, replies with
+    ``parent_id``), :meth:`edit_comment`, :meth:`resolve_comment`, :meth:`delete_comment`.
+    Tree nodes: :meth:`add_folder`, :meth:`add_whiteboard`, :meth:`add_database`,
+    :meth:`add_embed`; :meth:`move` puts pages and nodes under any of them.
     """
 
     # ---- creation ------------------------------------------------------------------------
@@ -71,13 +85,10 @@ class Site(SiteHelpers):
         labels: Iterable[str] = (),
         author: str | None = None,
     ) -> str:
-        """Create a page (at the space root unless ``parent_id``); returns its id."""
+        """Create a page (at the space root unless ``parent_id``, a page or a tree node)."""
         with self.lock:
             space = self.space_by_key(space_key)
-            if parent_id is not None:
-                parent = self.pages[parent_id]
-                if parent.space_id != space.id:
-                    raise ValueError("a page's parent must be in the same space")
+            self._tree_parent(parent_id, space.id)
             self._claim_title(space.id, title)
             rec = self._new_content("page", space.id, title, body, author)
             rec.parent_id = parent_id
@@ -115,7 +126,8 @@ class Site(SiteHelpers):
         container_id: str | None = None,
         author: str | None = None,
     ) -> str:
-        """Create custom content of ``type`` in a space, or inside a page/blog post."""
+        """Create custom content of ``type`` in a space, or inside a page, a blog post or
+        other custom content (``container_id``)."""
         with self.lock:
             space = self.space_by_key(space_key)
             container_kind = None
@@ -216,63 +228,12 @@ class Site(SiteHelpers):
             target.label_ids = []
             self._set_label_ids(target, labels, default_prefix=prefix)
 
-    def move(
-        self, content_id: str, *, space_key: str | None = None, parent_id: str | None = None
-    ) -> None:
-        """Move a page (with its subtree) under ``parent_id`` and/or into another space.
-
-        A blog post only changes space. With a space and no parent, a page goes to the root.
-        """
-        with self.lock:
-            rec = self.content(content_id)
-            if rec.kind == "blogpost":
-                if space_key is None:
-                    raise ValueError("a blog post can only move to another space")
-                self._changed()
-                rec.space_id = self.space_by_key(space_key).id
-                self._move_dependents(rec.id, rec.space_id)
-                return
-            if rec.kind != "page":
-                raise ValueError("only pages and blog posts can move")
-            parent = self.pages[parent_id] if parent_id is not None else None
-            if space_key is not None:
-                target_space = self.space_by_key(space_key).id
-            else:
-                target_space = parent.space_id if parent is not None else rec.space_id
-            if parent is not None and parent.space_id != target_space:
-                raise ValueError("the new parent is in another space")
-            subtree = self._subtree(rec.id)
-            if parent_id is not None and parent_id in subtree:
-                raise ValueError("a page cannot move under its own descendant")
-            if target_space != rec.space_id:
-                for page_id in subtree:
-                    page = self.pages[page_id]
-                    if (target_space, page.title) in self._page_titles:
-                        raise ValueError(f"title {page.title!r} exists in the target space")
-            self._changed()
-            for page_id in subtree:
-                page = self.pages[page_id]
-                if page.space_id != target_space:
-                    self._page_titles.discard((page.space_id, page.title))
-                    page.space_id = target_space
-                    self._page_titles.add((target_space, page.title))
-                    self._move_dependents(page.id, target_space)
-            rec.parent_id = parent_id
-            rec.position = self._next_position(parent_id or target_space)
-
-    def restrict(self, content_id: str, allowed: set[str] | None) -> None:
-        """View-restrict content to these emails (inherited by child pages); None lifts it."""
-        with self.lock:
-            rec = self.content(content_id)
-            self._changed()
-            rec.restricted_to = None if allowed is None else frozenset(allowed)
-
     def archive(self, content_id: str) -> None:
-        """Archive a page or an attachment (blog posts cannot be archived)."""
+        """Archive a page, tree node or attachment (blog posts cannot be archived)."""
         with self.lock:
-            if content_id in self.attachments:
+            if content_id in self.attachments or content_id in self.nodes:
                 self._changed()
-                self.attachments[content_id].status = "archived"
+                (self.attachments.get(content_id) or self.nodes[content_id]).status = "archived"
                 return
             rec = self.content(content_id)
             if rec.kind != "page":
@@ -284,9 +245,8 @@ class Site(SiteHelpers):
         """Bring trashed or archived content back to ``current``."""
         with self.lock:
             target: Any = (
-                self.attachments[content_id]
-                if content_id in self.attachments
-                else self.content(content_id)
+                self.attachments.get(content_id) or self.nodes.get(content_id)
+                or self.content(content_id)
             )
             self._changed()
             target.status = "current"
@@ -294,12 +254,17 @@ class Site(SiteHelpers):
     def trash(self, content_id: str) -> None:
         """Move to the trash: still readable by id (status trashed), gone from default lists.
 
-        A trashed page's children move up to its parent, as in Confluence.
+        A trashed page's (or folder's) children move up to its parent, as in Confluence.
         """
         with self.lock:
             if content_id in self.attachments:
                 self._changed()
                 self.attachments[content_id].status = "trashed"
+                return
+            if content_id in self.nodes:
+                self._changed()
+                self.nodes[content_id].status = "trashed"
+                self._reparent_children(self.nodes[content_id])
                 return
             rec = self.content(content_id)
             self._changed()
@@ -308,12 +273,17 @@ class Site(SiteHelpers):
                 self._reparent_children(rec)
 
     def purge(self, content_id: str) -> None:
-        """Remove for good (GET by id then answers 404), with its attachments and tasks."""
+        """Remove for good (GET by id then answers 404), with its attachments, tasks and
+        comments."""
         with self.lock:
             self._changed()
             if content_id in self.attachments:
                 att = self.attachments.pop(content_id)
                 self._attachment_by_file.pop((att.container_id, att.title), None)
+                self._drop_comments({att.id})
+                return
+            if content_id in self.nodes:
+                self._reparent_children(self.nodes.pop(content_id))
                 return
             rec = self.content(content_id)
             if rec.kind == "page":
@@ -323,9 +293,12 @@ class Site(SiteHelpers):
                 rec.kind, self.custom_content
             )
             table.pop(rec.id)
+            gone = {rec.id}
             for att in [a for a in self.attachments.values() if a.container_id == rec.id]:
                 self.attachments.pop(att.id)
                 self._attachment_by_file.pop((att.container_id, att.title), None)
+                gone.add(att.id)
+            self._drop_comments(gone)
             for task_id in self._task_index.pop(rec.id, {}).values():
                 self.tasks.pop(task_id, None)
             for cc in [c for c in self.custom_content.values() if c.parent_id == rec.id]:
@@ -350,8 +323,9 @@ class Site(SiteHelpers):
                 "counts": {
                     kind: len(getattr(self, kind))
                     for kind in ("spaces", "pages", "blogposts", "custom_content",
-                                 "attachments", "labels", "tasks")
-                },
+                                 "attachments", "labels", "tasks", "comments")
+                } | {f"{kind}s": sum(n.kind == kind for n in self.nodes.values())
+                     for kind in NODE_KINDS},
                 "spaces": {s.key: s.id for s in self.spaces.values()},
                 "custom_content_types": sorted(self.custom_content_types),
             }

@@ -16,8 +16,10 @@ from typing import Any
 
 from ragconf.simulator._model import (
     AttachmentRec,
+    CommentRec,
     ContentRec,
     LabelRec,
+    NodeRec,
     SpaceRec,
     TaskRec,
     User,
@@ -53,13 +55,17 @@ class Derived:
     """Indexes rebuilt lazily once per generation (O(N), then O(1) lookups)."""
 
     generation: int
-    children: dict[str, list[str]] = field(default_factory=dict)  # page id -> child ids
-    roots: dict[str, list[str]] = field(default_factory=dict)  # space id -> root page ids
+    # the content tree: page/node id -> child page and node ids (by position)
+    children: dict[str, list[str]] = field(default_factory=dict)
+    roots: dict[str, list[str]] = field(default_factory=dict)  # space id -> root pages/nodes
     pages_by_space: dict[str, list[str]] = field(default_factory=dict)
     blogposts_by_space: dict[str, list[str]] = field(default_factory=dict)
     custom_by_space: dict[str, list[str]] = field(default_factory=dict)
     attachments_by_container: dict[str, list[str]] = field(default_factory=dict)
     tasks_by_container: dict[str, list[str]] = field(default_factory=dict)
+    comments_by_container: dict[str, list[str]] = field(default_factory=dict)  # roots only
+    replies: dict[str, list[str]] = field(default_factory=dict)  # comment id -> reply ids
+    custom_children: dict[str, list[str]] = field(default_factory=dict)  # cc id -> cc ids
     by_label: dict[str, list[str]] = field(default_factory=dict)  # label id -> content ids
     used_labels: set[str] = field(default_factory=set)
 
@@ -90,6 +96,8 @@ class SiteState:
         self.attachments: dict[str, AttachmentRec] = {}
         self.labels: dict[str, LabelRec] = {}
         self.tasks: dict[str, TaskRec] = {}
+        self.nodes: dict[str, NodeRec] = {}  # folders, whiteboards, databases, embeds
+        self.comments: dict[str, CommentRec] = {}
         self.custom_content_types: set[str] = set()
         self._space_by_key: dict[str, str] = {}
         self._label_by_name: dict[tuple[str, str], str] = {}
@@ -209,11 +217,28 @@ class SiteState:
     def kind_of(self, any_id: str) -> str:
         """Which table holds ``any_id``: spaces|pages|blogposts|custom_content|attachments|..."""
         for kind in (
-            "spaces", "pages", "blogposts", "custom_content", "attachments", "labels", "tasks"
+            "spaces", "pages", "blogposts", "custom_content", "attachments", "labels", "tasks",
+            "nodes", "comments",
         ):
             if any_id in getattr(self, kind):
                 return kind
         raise KeyError(f"no object with id {any_id!r}")
+
+    def tree_item(self, item_id: str | None) -> ContentRec | NodeRec | None:
+        """A page or a folder/whiteboard/database/embed (the content tree's members)."""
+        if item_id is None:
+            return None
+        return self.pages.get(item_id) or self.nodes.get(item_id)
+
+    def tree_items(self) -> list[ContentRec | NodeRec]:
+        """Every page and tree node."""
+        return [*self.pages.values(), *self.nodes.values()]
+
+    def tree_type(self, item_id: str) -> str:
+        """page | folder | whiteboard | database | embed (KeyError when not in the tree)."""
+        if item_id in self.pages:
+            return "page"
+        return self.nodes[item_id].kind
 
     def doc_id_for(self, page_id: str) -> str:
         """The BEIR document id a page was loaded from."""
@@ -232,14 +257,23 @@ class SiteState:
             d = Derived(generation=self.generation)
             for rec in self.pages.values():
                 d.pages_by_space.setdefault(rec.space_id, []).append(rec.id)
-                if rec.parent_id is None:
-                    d.roots.setdefault(rec.space_id, []).append(rec.id)
+            for member in self.tree_items():
+                if member.parent_id is None:
+                    d.roots.setdefault(member.space_id, []).append(member.id)
                 else:
-                    d.children.setdefault(rec.parent_id, []).append(rec.id)
+                    d.children.setdefault(member.parent_id, []).append(member.id)
+            for comment in self.comments.values():
+                if comment.parent_id is None:
+                    d.comments_by_container.setdefault(comment.container_id, []).append(
+                        comment.id)
+                else:
+                    d.replies.setdefault(comment.parent_id, []).append(comment.id)
             for rec in self.blogposts.values():
                 d.blogposts_by_space.setdefault(rec.space_id, []).append(rec.id)
             for rec in self.custom_content.values():
                 d.custom_by_space.setdefault(rec.space_id, []).append(rec.id)
+                if rec.container_kind == "custom_content" and rec.parent_id is not None:
+                    d.custom_children.setdefault(rec.parent_id, []).append(rec.id)
             for att in self.attachments.values():
                 d.attachments_by_container.setdefault(att.container_id, []).append(att.id)
             for task in self.tasks.values():
@@ -251,11 +285,15 @@ class SiteState:
             d.used_labels = set(d.by_label)
             for space in self.spaces.values():
                 d.used_labels.update(space.label_ids)
-            for kids in d.children.values():
-                kids.sort(key=lambda i: self.pages[i].position)
+            for kids in (*d.children.values(), *d.roots.values()):
+                kids.sort(key=self._tree_position)
             self._derived = d
             self._caches.clear()
             return d
+
+    def _tree_position(self, item_id: str) -> tuple[int, int]:
+        item = self.tree_item(item_id)
+        return (item.position if item is not None else 0, int(item_id))
 
     def cache(self, name: str) -> dict[Any, Any]:
         """A dict that is emptied whenever the site changes (callers memoise listings in it)."""

@@ -7,10 +7,15 @@
 Four spaces (ENG engineering, OPS operations, HR people, LEAD leadership — private to
 the admin), about 75 pages in trees written in real storage format (code macros with
 CDATA, panels, tables, task lists with assignees and due dates, status, expand, include,
-page/attachment links, images, mentions, Jira macros, emoticons, layouts), 11 blog posts,
-22 attachments (real PDFs, a .docx, CSVs, text), team calendars of type
-``CALENDAR_TYPE``, version histories, an archived and a trashed page, and a restricted
-subtree ("Security") inside ENG that the guest cannot see. Fully deterministic.
+page/attachment links, images, mentions, Jira macros, emoticons, layouts), 12 blog posts,
+23 attachments (real PDFs, a .docx, CSVs, text; one on custom content), team calendars of type
+``CALENDAR_TYPE`` (one labelled, with a sub-calendar inside it), version histories, an
+archived and a trashed page, and a restricted subtree ("Security") inside ENG that the
+guest cannot see. Footer and inline comment threads (replies, an edited comment, a
+resolved inline comment) hold decisions found nowhere in the page text; a folder tree
+("Design reviews" / "2026") holds a page two folders deep; a whiteboard (OPS) and a
+database (HR) are parents of pages; a Smart Link embed sits under "Architecture".
+Fully deterministic.
 
 Accounts: ``demo@ragconf.dev``/``demo-token`` (everything), ``guest@ragconf.dev``/
 ``guest-token`` (ENG and OPS, no restricted pages), ``hr@ragconf.dev``/``hr-token``
@@ -29,6 +34,7 @@ from ragconf.simulator._demo_eng2 import ENG2_DOCS
 from ragconf.simulator._demo_ops import OPS_DOCS
 from ragconf.simulator._demo_people import HR_DOCS, LEAD_DOCS
 from ragconf.simulator._demo_posts import ATTACHMENTS, CALENDARS, POSTS
+from ragconf.simulator._demo_threads import add_threads
 from ragconf.simulator._site import Site
 from ragconf.simulator._state import DEMO_TOKEN, DEMO_USER, GUEST_TOKEN, GUEST_USER
 from ragconf.simulator._storage import p
@@ -86,6 +92,7 @@ def demo_site() -> Site:
             site.advance(gap)
         _apply(site, refs, kind, payload)
     _finish(site, refs)
+    add_threads(site, refs)  # last, so every id above stays what it always was
     site.advance(max((FINAL - site.now).total_seconds(), 0))
     return site
 

@@ -25,15 +25,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeAlias, TypedDict
 
+from ragconf.confluence._models_more import Comment  # the base of both comment kinds
 from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Page
 from ragconf.errors import IndexingError
 from ragconf.index.keys import chunk_key, doc_key, normalise_labels
 from ragconf.index.types import Chunk, ContentType, Document, Metadata, Section, text_hash
-from ragconf.sync.protocols import Converter
+from ragconf.sync.protocols import ConvertedDoc, Converter
 
 __all__ = [
     "DOC_KEYS",
     "DocMeta",
+    "Indexed",
     "Item",
     "Listed",
     "SpaceInfo",
@@ -42,6 +44,7 @@ __all__ = [
     "ancestors_of",
     "attachment_document",
     "body_document",
+    "convert_body",
     "doc_hash",
     "finalize_chunks",
     "item_metadata",
@@ -57,6 +60,8 @@ PENDING = "pending"
 
 #: a listed Confluence object that becomes one document
 Listed: TypeAlias = Page | BlogPost | CustomContent | Attachment
+#: what an item can hold: listed content, or a comment on it (see ``_comments``)
+Indexed: TypeAlias = Listed | Comment
 
 
 class DocMeta(TypedDict, total=False):
@@ -89,6 +94,15 @@ class DocMeta(TypedDict, total=False):
     container_title: str | None
     custom_type: str
     doc_hash: str
+    # comments only (see ``_comments``): what the comment is on, and its thread
+    container_id: str
+    container_type: str
+    container_custom_type: str | None
+    comment_kind: str
+    parent_comment_id: str | None
+    resolution_status: str | None
+    selection: str | None
+    comment_url: str
 
 
 #: the document-level keys item_metadata() may set; a metadata update replaces all of them
@@ -111,7 +125,7 @@ class Item:
     """
 
     kind: ContentType
-    obj: Listed
+    obj: Indexed
     space: SpaceInfo
     meta: Metadata = field(default_factory=dict)
     custom_type: str | None = None
@@ -267,6 +281,16 @@ def stored_doc(
     return StoredDoc(doc_hash=str(h), chunk_count=n, metadata=dict(first))
 
 
+def convert_body(
+    converter: Converter, xhtml: str, title: str, users: Mapping[str, str] | None
+) -> ConvertedDoc:
+    """``converter.convert``, with ``users`` only for a converter that declares
+    ``uses_user_names`` (one that doesn't is called without them)."""
+    if converter.uses_user_names:
+        return converter.convert(xhtml or "", title=title, users=users)
+    return converter.convert(xhtml or "", title=title)
+
+
 def body_document(
     item: Item, xhtml: str, converter: Converter, users: Mapping[str, str] | None = None
 ) -> Document:
@@ -275,10 +299,7 @@ def body_document(
     ``users``: display names for the people the body mentions, for a converter that
     declares ``uses_user_names`` (one that doesn't is called without them).
     """
-    if converter.uses_user_names:
-        converted = converter.convert(xhtml or "", title=item.title, users=users)
-    else:
-        converted = converter.convert(xhtml or "", title=item.title)
+    converted = convert_body(converter, xhtml, item.title, users)
     return Document(
         content_id=item.id,
         content_type=item.kind,

@@ -24,7 +24,9 @@ from typing import TypeVar
 from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Label, Page
 from ragconf.errors import ConfluenceError, NotFoundError
 from ragconf.index.types import ContentType
+from ragconf.sync._comments import CommentListing, add_comment_items
 from ragconf.sync._documents import Item, Listed, SpaceInfo, ancestors_of, item_metadata
+from ragconf.sync._tree import TreeNodes
 from ragconf.sync.protocols import ContentSource
 
 __all__ = ["LabelMap", "SpaceListing", "label_map", "list_attachments", "list_space"]
@@ -156,11 +158,16 @@ def list_space(
     custom_types: Sequence[str],
     attachments: AttachmentMap | None,
     attachments_complete: bool,
+    tree: TreeNodes | None = None,
+    comments: CommentListing | None = None,
 ) -> SpaceListing:
     """Every indexable item of one space, with its document-level metadata.
 
     ``attachments`` None: attachments are not indexed (their listing counts as complete
     and empty); likewise custom content when ``custom_types`` is empty.
+    ``tree``: resolves folders, whiteboards, databases and embeds above pages (cached per
+    run), so ancestors and breadcrumbs run through them. ``comments``: the run's global
+    comment listing; the comments on this space's content become items too.
     """
     listing = SpaceListing(space)
     pages: list[Page] = _drain(conf.get_pages_by_space(space.id), "pages", listing, "page")
@@ -177,6 +184,9 @@ def list_space(
 
     parents = {str(p.id): (str(p.parent_id) if p.parent_id else None) for p in pages}
     titles = {str(p.id): p.title for p in pages}
+    if tree is not None:
+        above = [(str(p.id), parents[str(p.id)], p.parent_type) for p in pages]
+        tree.extend(above, parents, titles)
     # container id -> (ancestors of the container incl. itself, its title)
     places: dict[str, tuple[list[str], str]] = {}
 
@@ -191,9 +201,10 @@ def list_space(
             container_title: str | None = None, ctype: str | None = None) -> Item:
         cid = str(obj.id)
         names, known = labels_for(kind, cid)
+        crumbs = " › ".join(t for a in ancestors if (t := titles.get(a)))  # unknown: left out
         meta = item_metadata(
             kind, obj, space, site_url=site_url, labels=names, parent_id=parent,
-            ancestors=ancestors, breadcrumbs=" › ".join(titles.get(a, "") for a in ancestors),
+            ancestors=ancestors, breadcrumbs=crumbs,
             container_title=container_title, custom_type=ctype,
         )
         item = Item(kind=kind, obj=obj, space=space, meta=meta, custom_type=ctype,
@@ -225,4 +236,6 @@ def list_space(
             for att in attachments.get(container_id, ()):
                 titles.setdefault(container_id, ctitle)
                 add("attachment", att, ancestors=anc, parent=container_id, container_title=ctitle)
+    if comments is not None:
+        add_comment_items(listing.items, comments, listing.complete, site_url)
     return listing

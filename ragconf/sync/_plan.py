@@ -56,6 +56,8 @@ class Step:
 #: metadata section): when they change the chunks are rebuilt, with their vectors reused
 _TEXT_FIELDS: dict[str, tuple[str, ...]] = {
     "attachment": ("title", "media_type", "file_size", "comment", "container_title", "labels"),
+    # the heading says whether the thread is resolved; replies show their thread's state
+    "comment": ("title", "resolution_status", "selection"),
 }
 
 

@@ -82,7 +82,11 @@ class UserNames:
         On return every id in ``bodies`` is in ``names`` or known to be unknown (or the
         lookups failed this run).
         """
-        ids = account_ids(bodies)
+        return self.resolve_ids(account_ids(bodies), warn)
+
+    def resolve_ids(self, ids: set[str], warn: Callable[[str], None]) -> dict[str, str]:
+        """Like :meth:`resolve`, for account ids known already (e.g. comment authors)."""
+        ids = {i for i in ids if i}
         with self._lock:
             if self._lookup is not None and self.failure is None:
                 self._ask(sorted(ids - self._done), warn)

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 
 from ragconf.confluence import AttachmentTooLargeError
+from ragconf.confluence._models_more import Comment
 from ragconf.confluence.models import Attachment, BlogPost, CustomContent, Page
 from ragconf.errors import (
     BadResponseError,
@@ -40,6 +41,7 @@ from ragconf.index.types import (
     Vector,
     VectorStore,
 )
+from ragconf.sync._comments import COMMENT, anchor_chunks, comment_document
 from ragconf.sync._documents import (
     DOC_HASH,
     DOC_KEYS,
@@ -141,6 +143,8 @@ class Stages:
             self._fetch_labels(job, out)
             if job.kind == "attachment":
                 self._download(job, out)
+            elif job.kind == COMMENT:
+                self._comment_bodies(job, out)
             else:
                 self._bodies(job, out)
                 if self.users is not None:  # before this batch is converted
@@ -206,6 +210,20 @@ class Stages:
             for it in items:
                 if it.id not in out.bodies:
                     out.failed.setdefault(it.key, exc)
+
+    def _comment_bodies(self, job: Job, out: Fetched) -> None:
+        """Comment bodies came with the listing; only their authors' names are looked up."""
+        items = [st.item for st in job.steps]
+        for it in items:
+            if isinstance(it.obj, Comment):
+                out.bodies[it.id] = it.obj.body.storage_value or ""
+        if self.users is not None:
+            authors = {str(it.meta.get("author_id") or "") for it in items}
+            # the heading names the author; the body may mention others
+            out.names = {
+                **self.users.resolve_ids(authors, self.report.warn),
+                **self.users.resolve(out.bodies.values(), self.report.warn),
+            }
 
     def _fetch_labels(self, job: Job, out: Fetched) -> None:
         """Items whose labels the label map could not tell get them one request each."""
@@ -295,6 +313,9 @@ class Stages:
             if it.key in fetched.notes:
                 self.report.warn(fetched.notes[it.key], it)
             doc = attachment_document(it, text)
+        elif it.kind == COMMENT:
+            body = fetched.bodies.get(it.id) or ""
+            doc = comment_document(it, body, self.converter, fetched.names)
         else:
             if it.id not in fetched.bodies:
                 self.report.warn("gone before its body was fetched; left for the next run", it)
@@ -303,6 +324,8 @@ class Stages:
             body = fetched.bodies[it.id] or ""
             doc = body_document(it, body, self.converter, fetched.names)
         chunks = finalize_chunks(doc, self.chunker.chunk(doc))
+        if it.kind == COMMENT:
+            chunks = anchor_chunks(chunks)
         reuse = fetched.vectors.get(it.key, {})
         vectors = [reuse.get(str(c.metadata.get("text_hash"))) for c in chunks]
         new_ids = {c.id for c in chunks}

@@ -5,7 +5,8 @@ One run:
 1. take the data directory's lock (``state_dir``) and a lease in the store that excludes
    any overlapping sync on the same collection from any host (``_lease``; a second sync
    refuses with ``SyncLockedError``, a dead holder's lock is taken over);
-2. list the spaces in scope, the label -> content mapping and the attachments;
+2. list the spaces in scope, the label -> content mapping, the attachments and the
+   comments (site-wide listings, see ``_comments``);
 3. per space, enumerate content without bodies and plan it against the store's manifest
    and the stored chunk metadata (``_plan``, pure): new / changed (version, or a document
    a crash left half-written) -> fetch, convert, chunk, embed only chunks whose text hash
@@ -39,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ragconf.index.types import Embedder, LexicalIndex, ManifestEntry, Metadata
+from ragconf.sync._comments import CommentListing, list_comments
 from ragconf.sync._documents import Item, SpaceInfo
 from ragconf.sync._enumerate import AttachmentMap, label_map, list_attachments, list_space
 from ragconf.sync._lease import StoreLease
@@ -48,6 +50,7 @@ from ragconf.sync._plan import Change, Step, plan_deletions, plan_items
 from ragconf.sync._report import Outcome, Progress, SpaceReport, SyncReport
 from ragconf.sync._space_keys import unknown_spaces_error
 from ragconf.sync._state import SyncLock, SyncState
+from ragconf.sync._tree import TreeNodes
 from ragconf.sync._users import UserNames
 from ragconf.sync._work import Fetched, Job, JobKind, Stages
 from ragconf.sync.protocols import (
@@ -112,6 +115,7 @@ class Syncer:
         max_attachment_bytes: int = 20 * 1024 * 1024,
         extract: Extract | None = None,
         lease_ttl_s: float = 60.0,
+        comments: bool = True,
     ) -> None:
         self.conf, self.store, self.embedder, self.lexical = confluence, store, embedder, lexical
         self.state_dir = Path(state_dir)
@@ -136,6 +140,8 @@ class Syncer:
         self.max_attachment_bytes = max_attachment_bytes
         self.extract = extract
         self.lease_ttl_s = lease_ttl_s
+        #: index footer and inline comments (and replies) as documents of their own
+        self.comments = comments
         self.seen: set[str] = set()
         self._lex = LexicalSync(lexical, store)
 
@@ -204,6 +210,13 @@ class Syncer:
             if problem:
                 report.warn(f"{problem}; attachment deletions are skipped this run")
                 report.listing_failed("attachments", problem)
+        comments: CommentListing | None = None
+        if self.comments:
+            comments = list_comments(self.conf)
+            if comments.problem:
+                report.warn(f"{comments.problem}; comment deletions are skipped this run")
+                report.listing_failed("comments", comments.problem)
+        tree = TreeNodes(self.conf)
         extract = self.extract
         if extract is None:
             from ragconf.convert.extract import extract_text
@@ -231,7 +244,11 @@ class Syncer:
                 listing = list_space(
                     self.conf, space, site_url=self.site_url, labels=labels,
                     custom_types=custom_types, attachments=atts, attachments_complete=atts_ok,
+                    tree=tree, comments=comments,
                 )
+                for warning in tree.warnings:
+                    report.warn(warning)
+                tree.warnings.clear()
                 for ctype in listing.unknown_types:  # not installed: don't ask every space
                     custom_types.remove(ctype)
                 for warning in listing.warnings:

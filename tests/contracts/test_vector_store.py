@@ -72,6 +72,8 @@ def make_chunks(n_docs: int = 24, per_doc: int = 3, *, seed: int = 0) -> list[Ch
                 "parent_id": None,
                 "text_hash": text_hash(text),
             }
+            if d % 4:  # a page tree: under "900" (every 4th doc is at the root)
+                meta["ancestors"] = ["900", str(910 + d % 3)]
             chunks.append(Chunk(chunk_id(ctype, str(1000 + d), i), text, meta))
     return chunks
 
@@ -231,6 +233,9 @@ FILTERS = [
     SearchFilters(updated_after=datetime(2024, 9, 1, tzinfo=UTC)),
     SearchFilters(space_keys=("ENG",), labels=("howto",), content_types=("page", "attachment")),
     SearchFilters(space_keys=("NOPE",)),
+    SearchFilters(ancestors=("911",)),
+    SearchFilters(ancestors=("910", "912"), space_keys=("ENG",)),
+    SearchFilters(ancestors=("404",)),
 ]
 
 

@@ -78,7 +78,11 @@ def search_get(
     label: Annotated[list[str] | None, Query(description="labels (any); repeatable")] = None,
     type: Annotated[
         list[str] | None,
-        Query(description="page, blogpost, attachment, custom_content; repeatable"),
+        Query(description="page, blogpost, attachment, custom_content, comment; repeatable"),
+    ] = None,
+    ancestor: Annotated[
+        list[str] | None,
+        Query(description="only content below this page or folder id; repeatable (any)"),
     ] = None,
     updated_after: Annotated[
         str | None, Query(description="ISO date or datetime, e.g. 2024-05-01")
@@ -94,6 +98,7 @@ def search_get(
                 "space": space or [],
                 "label": label or [],
                 "type": type or [],
+                "ancestor": ancestor or [],
                 "updated_after": updated_after,
                 "mode": mode,
             }

@@ -203,6 +203,10 @@ def where_clause(filters: SearchFilters) -> dict[str, Any] | None:
     if filters.labels:
         labels = [{"labels": {"$contains": label}} for label in dict.fromkeys(filters.labels)]
         parts.append(labels[0] if len(labels) == 1 else {"$or": labels})
+    if filters.ancestors:
+        # ancestors is a string array per chunk (see _meta.to_chroma_metadata)
+        below = [{"ancestors": {"$contains": a}} for a in dict.fromkeys(filters.ancestors)]
+        parts.append(below[0] if len(below) == 1 else {"$or": below})
     if filters.updated_after is not None:
         parts.append({"updated_at_ts": {"$gte": _filter_ts(filters.updated_after)}})
     if not parts:
