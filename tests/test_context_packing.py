@@ -67,7 +67,8 @@ def test_the_answering_sentence_survives_a_small_budget_with_the_real_tokenizer(
     assert count(pack.context) == pack.tokens <= 200
     assert pack.truncated
     # the runbook's "roll back" sentence also made it, under its own number
-    assert [c.title for c in pack.citations] == ["Branching and release process", "Payments runbook"]
+    titles = [c.title for c in pack.citations]
+    assert titles == ["Branching and release process", "Payments runbook"]
     assert "and roll back." in pack.context
 
 
@@ -87,13 +88,18 @@ def test_a_table_row_brings_its_header_and_rule() -> None:
     body = pack.context.split("\n", 1)[1].splitlines()
     row = "| Friday deploys | Emergencies only, with SRE approval | FROZEN |"
     assert row in body
-    assert body.index("| Train | When | State |") < body.index("| --- | --- | --- |") < body.index(row)
+    header, rule = body.index("| Train | When | State |"), body.index("| --- | --- | --- |")
+    assert header < rule < body.index(row)
     assert "| Tuesday train | Tuesdays 10:00 Lisbon | ACTIVE |" not in body
 
 
 def test_a_code_block_is_packed_whole_or_not_at_all() -> None:
-    code = "```bash\nargocd app history payments-gateway\nargocd app rollback payments-gateway 412\n```"
-    doc = _doc("3", "Runbook", ["Runbook\nFirst check the dashboard.\n" + code + "\nThen post updates."])
+    code = (
+        "```bash\nargocd app history payments-gateway\n"
+        "argocd app rollback payments-gateway 412\n```"
+    )
+    text = "Runbook\nFirst check the dashboard.\n" + code + "\nThen post updates."
+    doc = _doc("3", "Runbook", [text])
     for budget in (20, 25, 30, 60):
         pack = pack_context("argocd rollback payments-gateway", [doc], budget, count_words)
         assert (code in pack.context) or ("argocd" not in pack.context), budget

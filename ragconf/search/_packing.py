@@ -16,6 +16,7 @@ on the budget.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,9 +58,7 @@ def query_words(query: str) -> QueryWords:
     words = [w.lower() for w in _WORD.findall(query)]
     content = [w for w in words if w not in _STOPWORDS and len(w) > 1]
     stems = [_stem(w) for w in content]
-    compounds = {
-        _stem(a + b): (_stem(a), _stem(b)) for a, b in zip(content, content[1:], strict=False)
-    }
+    compounds = {_stem(a + b): (_stem(a), _stem(b)) for a, b in itertools.pairwise(content)}
     return QueryWords(frozenset(stems), compounds)
 
 
