@@ -106,9 +106,17 @@ class Completion:
 class ChatStream:
     """Text deltas of a streaming completion; ``model``/``finish_reason`` fill in as it goes."""
 
-    def __init__(self, client: ChatClient, response: httpx.Response, model: str | None) -> None:
+    def __init__(
+        self,
+        client: ChatClient,
+        response: httpx.Response,
+        model: str | None,
+        *,
+        whole: str | None = None,
+    ) -> None:
         self._client = client
         self._response = response
+        self._whole = whole
         self.model = model
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] = {}
@@ -123,6 +131,10 @@ class ChatStream:
         self._response.close()
 
     def __iter__(self) -> Iterator[str]:
+        if self._whole is not None:
+            if self._whole:
+                yield self._whole
+            return
         try:
             for line in self._response.iter_lines():
                 if not line.startswith("data:"):
@@ -224,6 +236,9 @@ class ChatClient:
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
         self._check(response)
+        return self._completion(response)
+
+    def _completion(self, response: httpx.Response) -> Completion:
         try:
             data = response.json()
             choice = data["choices"][0]
@@ -263,6 +278,16 @@ class ChatClient:
             finally:
                 response.close()
         self._check(response)
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            # a server that ignores "stream" sends the whole completion: one delta
+            try:
+                response.read()
+            finally:
+                response.close()
+            whole = self._completion(response)
+            stream = ChatStream(self, response, whole.model, whole=whole.text)
+            stream.finish_reason, stream.usage = whole.finish_reason, whole.usage
+            return stream
         return ChatStream(self, response, self.model)
 
     # -- errors ---------------------------------------------------------------------------
