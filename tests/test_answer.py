@@ -189,7 +189,7 @@ def test_a_failure_mid_stream_ends_with_an_error_event(index: DemoIndex, llm: Sc
     with client(index, llm_url=llm.url) as c:
         r = c.post("/answer", json={"query": Q, "stream": True})
     events = sse_events(r.text)
-    assert [n for n, _ in events][0] == "sources"
+    assert events[0][0] == "sources"
     assert events[-1][0] == "error"
     assert "out of memory" in events[-1][1]["message"]
     assert "done" not in [n for n, _ in events]
