@@ -30,7 +30,8 @@ Reply = str | Callable[[dict[str, Any]], str]
 @dataclass
 class ScriptedLLM:
     """``mode``: ok | status (answers ``status`` with an OpenAI error body) | slow (sleeps
-    ``delay_s`` first) | midstream (a few tokens, then an error event) | garbage (HTML)."""
+    ``delay_s`` first) | midstream (a few tokens, then an error event) | cutoff (a few
+    tokens, then the stream just ends) | garbage (HTML)."""
 
     reply: Reply = "The answer [1]."
     mode: str = "ok"
@@ -103,7 +104,7 @@ class ScriptedLLM:
 
     async def _stream(self, text: str) -> AsyncIterator[str]:
         pieces = [text[i : i + self.piece] for i in range(0, len(text), self.piece)]
-        if self.mode == "midstream":
+        if self.mode in ("midstream", "cutoff"):
             pieces = pieces[:3]
         for piece in pieces:
             event = {
@@ -114,6 +115,8 @@ class ScriptedLLM:
             await asyncio.sleep(0)
         if self.mode == "midstream":
             yield f"data: {json.dumps({'error': {'message': 'out of memory'}})}\n\n"
+            return
+        if self.mode == "cutoff":  # the connection ends: no finish_reason, no [DONE]
             return
         done = {
             "model": "scripted-1",

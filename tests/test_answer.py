@@ -184,14 +184,18 @@ def test_a_server_that_ignores_stream_still_gives_a_streamed_answer(
     assert events[-1][1]["removed_citations"] == [99]
 
 
-def test_a_failure_mid_stream_ends_with_an_error_event(index: DemoIndex, llm: ScriptedLLM) -> None:
-    llm.mode = "midstream"
+@pytest.mark.parametrize("mode", ["midstream", "cutoff"])
+def test_a_failure_mid_stream_ends_with_an_error_event(
+    index: DemoIndex, llm: ScriptedLLM, mode: str
+) -> None:
+    llm.mode = mode
     with client(index, llm_url=llm.url) as c:
         r = c.post("/answer", json={"query": Q, "stream": True})
     events = sse_events(r.text)
     assert events[0][0] == "sources"
     assert events[-1][0] == "error"
-    assert "out of memory" in events[-1][1]["message"]
+    want = "out of memory" if mode == "midstream" else "ended its stream before the answer"
+    assert want in events[-1][1]["message"]
     assert "done" not in [n for n, _ in events]
 
 

@@ -28,7 +28,8 @@ from ragconf import __version__
 from ragconf.api import _tools
 from ragconf.api.deps import PermissionScope, Services
 from ragconf.errors import RagconfError
-from ragconf.search.context import MAX_CONTEXT_K
+from ragconf.search.answer import DEFAULT_ANSWER_TOKENS, MAX_ANSWER_TOKENS
+from ragconf.search.context import MAX_CONTEXT_K, MAX_CONTEXT_TOKENS, MIN_CONTEXT_TOKENS
 from ragconf.search.retrieve import MAX_K, MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
@@ -138,6 +139,17 @@ def build_mcp_server(
             label: Filter = None,
             type: Filter = None,
             updated_after: After = None,
+            max_tokens: Annotated[
+                int, Field(ge=1, le=MAX_ANSWER_TOKENS, description="longest answer (tokens)")
+            ] = DEFAULT_ANSWER_TOKENS,
+            context_tokens: Annotated[
+                int,
+                Field(
+                    ge=MIN_CONTEXT_TOKENS,
+                    le=MAX_CONTEXT_TOKENS,
+                    description="budget for the passages given to the model",
+                ),
+            ] = 1500,
         ) -> dict[str, Any]:
             def go() -> dict[str, Any]:
                 filters = _tools.make_filters(space, label, type, updated_after)
@@ -146,10 +158,11 @@ def build_mcp_server(
                     services().retriever,
                     question,
                     k=k,
+                    context_tokens=context_tokens,
                     filters=sc.narrow(filters),
                     allow=sc.allow,
                 )
-                return make_answer(prepared, llm).to_dict()
+                return make_answer(prepared, llm, max_tokens=max_tokens).to_dict()
 
             return run(go)
 

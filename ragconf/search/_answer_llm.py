@@ -135,12 +135,14 @@ class ChatStream:
             if self._whole:
                 yield self._whole
             return
+        done = False
         try:
             for line in self._response.iter_lines():
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    done = True
                     break
                 text = self._delta(data)
                 if text:
@@ -154,6 +156,15 @@ class ChatStream:
             ) from None
         finally:
             self.close()
+        if not done and self.finish_reason is None:
+            # llama.cpp's server, refusing a prompt longer than its window, sends a 200
+            # stream that just ends: an answer cut short must not pass for a whole one
+            raise LLMError(
+                f"the LLM at {self._client.public_url} ended its stream before the answer "
+                "was complete",
+                hint="check the LLM server's log (a prompt longer than its context window? "
+                "lower context_tokens or k)",
+            )
 
     def _delta(self, data: str) -> str:
         try:

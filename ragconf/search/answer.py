@@ -9,8 +9,8 @@
 1. ``prepare`` retrieves (with the caller's filters and permission post-check, exactly as
    ``/search``) and packs the passages by relevance (``pack_context``). The prompt is built
    from that pack alone, so a passage the reader may not open never reaches the model.
-2. When no packed passage covers enough of the question's words (``found`` is false), the
-   model is not asked: the answer says the wiki has nothing on it and lists the nearest links.
+2. When no packed passage covers a third of the question's content words (``found`` is
+   false), the model is not asked: the answer says the wiki has nothing on it and lists the nearest links.
 3. Otherwise the model answers from the numbered passages; a ``[n]`` naming no passage it
    was given is removed from the text (while streaming too, before it is sent), and listed
    in ``removed_citations``. ``citations`` are the passages the answer really cites.
@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -171,15 +172,21 @@ def prepare(
 
 
 def _relevant(query: str, pack: ContextPack) -> bool:
-    """Some packed line covers at least a third of the question's words (at least one)."""
+    """Some passage (title and text) covers a third of the question's words, at least one."""
     if not pack.citations:
         return False
     words = query_words(query)
     if not words.terms:  # only stopwords: nothing to hold the passages against
         return True
     need = max(1, math.ceil(len(words.terms) / 3))
-    lines = [ln for ln in pack.context.splitlines() if ln and not ln.startswith("[")]
-    return any(words.covered(ln) >= need for ln in lines)
+    titles = {c.n: c.title for c in pack.citations}
+    for passage in re.split(r"\n\n(?=\[\d+\] )", pack.context):
+        head, _, body = passage.partition("\n")
+        n = re.match(r"\[(\d+)\] ", head)
+        title = titles.get(int(n.group(1)), "") if n else ""
+        if words.covered(f"{title}\n{body}") >= need:
+            return True
+    return False
 
 
 def _nearest(results: list[DocumentResult]) -> list[Citation]:
