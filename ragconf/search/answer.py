@@ -10,7 +10,8 @@
    ``/search``) and packs the passages by relevance (``pack_context``). The prompt is built
    from that pack alone, so a passage the reader may not open never reaches the model.
 2. When no packed passage covers a third of the question's content words (``found`` is
-   false), the model is not asked: the answer says the wiki has nothing on it and lists the nearest links.
+   false), the model is not asked: the answer says the wiki has nothing on it and lists
+   the nearest links.
 3. Otherwise the model answers from the numbered passages; a ``[n]`` naming no passage it
    was given is removed from the text (while streaming too, before it is sent), and listed
    in ``removed_citations``. ``citations`` are the passages the answer really cites.
