@@ -173,8 +173,9 @@ def build_mcp_server(
 
 
 class _Guard:
-    """The ``/mcp`` endpoint: the REST routes' API-key check, a DNS-rebinding check, then
-    the SDK's streamable HTTP app (replaced on each lifespan: a session manager runs once)."""
+    """The ``/mcp`` endpoint: the REST routes' API-key and reader checks, a DNS-rebinding
+    check, then the SDK's streamable HTTP app (replaced on each lifespan: a session
+    manager runs only once)."""
 
     def __init__(self) -> None:
         self.target: Any = None
@@ -201,6 +202,19 @@ class _Guard:
                 "RAGCONF_API_KEYS to serve other host names",
             )(scope, receive, send)
             return
+        engine = getattr(request.app.state, "permission_engine", None)
+        if engine is not None:  # spaces/strict: no reader, no tools (as on /search)
+            import anyio.to_thread
+
+            from ragconf.search.permissions import USER_AUTH_HEADER
+
+            try:
+                await anyio.to_thread.run_sync(engine.scope, request.headers.get(USER_AUTH_HEADER))
+            except RagconfError as exc:
+                await _error(exc.http_status, type(exc).__name__, exc.message, exc.hint)(
+                    scope, receive, send
+                )
+                return
         if self.target is None:
             await _error(503, "StoreError", "the MCP server is still starting", None)(
                 scope, receive, send
