@@ -1,9 +1,10 @@
 """The parts of the API around search: ``/answer`` + ``/spaces``, ``/mcp``, the search page
-at ``/`` and offline API docs at ``/docs`` and ``/redoc``.
+at ``/`` and offline API docs at ``/docs``.
 
 Nothing here loads from a CDN: the page is plain HTML/JS/CSS shipped in
-``ragconf/api/static``, and the Swagger UI / ReDoc bundles come from the
-``fastapi-offline`` package, so the docs and the page work on an air-gapped network.
+``ragconf/api/static``, and the Swagger UI bundle comes from the ``fastapi-offline``
+package, so the docs and the page work on an air-gapped network. (ReDoc is not offered:
+its bundle fetches a logo from its CDN.)
 """
 
 from __future__ import annotations
@@ -61,9 +62,8 @@ async def extras_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _install_docs(app: FastAPI) -> None:
-    """Swagger UI and ReDoc from local files (create_app turns FastAPI's CDN pages off)."""
+    """Swagger UI from local files (create_app turns FastAPI's CDN pages off)."""
     from fastapi.openapi.docs import (
-        get_redoc_html,
         get_swagger_ui_html,
         get_swagger_ui_oauth2_redirect_html,
     )
@@ -87,17 +87,6 @@ def _install_docs(app: FastAPI) -> None:
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def swagger_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
-
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{title} — ReDoc",
-            redoc_js_url=f"{root}{_DOCS_ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{_DOCS_ASSETS}/favicon.png",
-            with_google_fonts=False,
-        )
 
 
 def _docs_assets() -> str:
