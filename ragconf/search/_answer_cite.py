@@ -7,6 +7,10 @@
 'Yes and [1].'
 >>> f.removed, f.cited
 ([3], [1])
+>>> g = CitationFilter({1})
+>>> "".join(g.feed(p) for p in ["Not ", "[8", "]."]) + g.flush()
+'Not.'
+
 """
 
 from __future__ import annotations
@@ -61,8 +65,9 @@ class CitationFilter:
         self._pending = ""
         # hold back a tail that could still turn into a citation group
         cut = _hold_from(text)
-        if cut is not None:
-            text, self._pending = text[:cut], text[cut:]
+        if cut is None:  # trailing space: it goes if an invalid citation follows
+            cut = len(text.rstrip(" "))
+        text, self._pending = text[:cut], text[cut:]
         return self._clean(text)
 
     def flush(self) -> str:
