@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     max_retry_after_s: float = 60.0
     request_rate: float | None = Field(default=None, description="client-side requests/s cap")
     max_concurrency: int = 4
+    # /answer: any OpenAI-compatible chat API (OpenAI, Ollama, vLLM, llama.cpp's server)
+    llm_url: str | None = Field(default=None, description="base URL of an OpenAI-compatible API")
+    llm_model: str | None = Field(default=None, description="model name sent to that API")
+    llm_api_key: SecretStr | None = Field(default=None, description="its key (a secret)")
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="per LLM request")
 
     _split_lists = field_validator("api_keys", "cors_origins", mode="before")(_split_csv)
 
@@ -143,7 +148,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Secret strings that must never appear in output (used by log redaction)."""
         out = [k for k in self.api_keys if k]
-        for s in (self.confluence_token, self.confluence_auth):
+        for s in (self.confluence_token, self.confluence_auth, self.llm_api_key):
             if s is not None and s.get_secret_value():
                 out.append(s.get_secret_value())
         auth = None

@@ -34,8 +34,8 @@ def _ragconf() -> list[str]:
 
 def test_serving_line_is_the_documented_one() -> None:
     assert serving_line("127.0.0.1", 8000) == (
-        "Serving ragconf on http://127.0.0.1:8000 (docs: http://127.0.0.1:8000/docs)"
-        " — Ctrl-C to stop"
+        "Serving ragconf on http://127.0.0.1:8000 — search page: http://127.0.0.1:8000/ "
+        "(API docs: http://127.0.0.1:8000/docs, MCP: http://127.0.0.1:8000/mcp) — Ctrl-C to stop"
     )
 
 

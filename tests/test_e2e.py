@@ -7,6 +7,7 @@ path (model, store and BM25 from the data dir) is what answers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +139,15 @@ def test_context_cites_only_returned_documents_within_budget(
         for c in body["citations"]:
             assert f"[{c['n']}] {c['title']} — {c['url']}" in body["context"]
     assert FAILOVER_PAGE in {c["content_id"] for c in body["citations"]}
+
+
+def test_context_keeps_the_answering_sentence_under_a_small_budget(api: httpx.Client) -> None:
+    # packed in page order, 200 tokens lost this sentence and made "4." a sentence of its own
+    r = api.post("/context", json={"query": "how do we roll back a release?", "max_tokens": 200})
+    assert r.status_code == 200, r.text
+    context = r.json()["context"]
+    assert "Rollback with argocd app rollback <app> <revision>" in context
+    assert not re.search(r"^\d+\.$", context, flags=re.M)
 
 
 @pytest.mark.parametrize(

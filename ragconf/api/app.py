@@ -27,6 +27,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from ragconf import __version__
+from ragconf.api._extras import extras_lifespan, install_extras
 from ragconf.api.deps import Services
 from ragconf.errors import RagconfError
 from ragconf.index.types import Embedder, LexicalIndex, VectorStore
@@ -34,7 +35,7 @@ from ragconf.search._lexical_holder import LexicalHolder
 from ragconf.search.retrieve import Retriever
 from ragconf.settings import Settings
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "create_app", "make_permission_engine", "open_services"]
 
 log = logging.getLogger(__name__)
 
@@ -259,18 +260,14 @@ def _store_meta(store: Any) -> dict[str, Any]:
         return {}
 
 
-def _install_permissions(app: FastAPI, settings: Settings) -> None:
-    """RAGCONF_PERMISSIONS=spaces|strict: scope each request to the reader's Confluence view.
-
-    The reader's credentials come in ``X-Confluence-Authorization`` (see
-    ``ragconf.search.permissions``); the engine asks Confluence as that reader, with short
-    timeouts and few retries, since a person is waiting.
-    """
+def make_permission_engine(settings: Settings) -> Any:
+    """RAGCONF_PERMISSIONS=spaces|strict: the engine that asks Confluence as each reader
+    (None when off). Short timeouts and few retries, since a person is waiting."""
     if settings.permissions == "off":
-        return
+        return None
     from ragconf.confluence import Confluence
     from ragconf.errors import ConfigurationError
-    from ragconf.search.permissions import USER_AUTH_HEADER, PermissionEngine
+    from ragconf.search.permissions import PermissionEngine
 
     api_url = settings.api_url
     if not api_url:
@@ -291,9 +288,22 @@ def _install_permissions(app: FastAPI, settings: Settings) -> None:
             max_concurrency=8,
         )
 
-    engine = PermissionEngine(
+    return PermissionEngine(
         settings.permissions, reader_client, cache_s=settings.permission_cache_s
     )
+
+
+def _install_permissions(app: FastAPI, settings: Settings) -> None:
+    """Scope each request to the reader's Confluence view (``make_permission_engine``).
+
+    The reader's credentials come in ``X-Confluence-Authorization`` (see
+    ``ragconf.search.permissions``).
+    """
+    engine = make_permission_engine(settings)
+    if engine is None:
+        return
+    from ragconf.search.permissions import USER_AUTH_HEADER
+
     app.state.permission_engine = engine
     app.state.permission_resolver = lambda request: engine.scope(
         request.headers.get(USER_AUTH_HEADER), request.client.host if request.client else None
@@ -320,7 +330,8 @@ def create_app(
         )
         app.state.services = services
         try:
-            yield
+            async with extras_lifespan(app):  # /mcp sessions, the LLM client
+                yield
         finally:
             app.state.services = None
             close = getattr(services.store, "close", None)
@@ -332,6 +343,8 @@ def create_app(
         version=__version__,
         summary="Hybrid search and LLM context over a Confluence Cloud site",
         lifespan=lifespan,
+        docs_url=None,  # served from local files by install_extras: no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = None
@@ -343,6 +356,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(context.router)
+    install_extras(app, settings)  # /answer, /spaces, /mcp, the page at /, offline /docs
 
     from ragconf.api._http import HttpHygiene
 

@@ -20,11 +20,13 @@ from fastapi import Depends, Header, Request
 from ragconf.errors import RagconfError, StoreError
 from ragconf.index.types import Embedder, SearchFilters, VectorStore
 from ragconf.search._lexical_holder import LexicalHolder
+from ragconf.search.permissions import OpenScope
 from ragconf.search.retrieve import DocumentResult, Retriever
 from ragconf.settings import Settings
 
 __all__ = [
     "ApiKeyDep",
+    "OpenScope",
     "PermissionScope",
     "PermissionsDep",
     "RetrieverDep",
@@ -72,19 +74,6 @@ class PermissionScope(Protocol):
     def allow(self) -> Callable[[dict[str, Any]], bool] | None: ...
 
     def redact_breadcrumbs(self, results: list[DocumentResult]) -> None: ...
-
-
-class OpenScope:
-    """The service account's view: no narrowing, no post-check (permissions off)."""
-
-    allow = None
-    mode = "off"
-
-    def narrow(self, filters: SearchFilters) -> SearchFilters:
-        return filters
-
-    def redact_breadcrumbs(self, results: list[DocumentResult]) -> None:
-        """Nothing to hide from the service account."""
 
 
 def get_services(request: Request) -> Services:

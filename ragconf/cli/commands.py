@@ -10,9 +10,11 @@ import typer
 
 from ragconf.cli import (
     _confluence_listing,
+    ask_cmd,
     comment_cmds,
     confluence_cmds,
     demo_cmd,
+    mcp_cmd,
     search_cmds,
     serve_cmd,
     simulate_cmd,
@@ -31,6 +33,8 @@ def register_commands(app: typer.Typer) -> None:
     tree_cmds.register(app)  # tree, folders
     sync_cmd.register(app)
     search_cmds.register(app)
+    ask_cmd.register(app)
     serve_cmd.register(app)
+    mcp_cmd.register(app)
     simulate_cmd.register(app)
     demo_cmd.register(app)

@@ -41,7 +41,10 @@ DEMO_SIMULATOR_PORT = 8090
 def serving_line(host: str, port: int) -> str:
     """The line ``ragconf demo`` and ``make demo`` print once the API answers."""
     base = f"http://{host}:{port}"
-    return f"Serving ragconf on {base} (docs: {base}/docs) — Ctrl-C to stop"
+    return (
+        f"Serving ragconf on {base} — search page: {base}/ (API docs: {base}/docs, "
+        f"MCP: {base}/mcp) — Ctrl-C to stop"
+    )
 
 
 def demo(

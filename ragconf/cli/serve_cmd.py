@@ -15,8 +15,9 @@ def serve(
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
-    """Serve the search API (OpenAPI docs at /docs). Loads the model and index once.
+    """Serve the search API, the search page at /, MCP at /mcp and API docs at /docs.
 
+    Loads the model and index once. /answer and the MCP `answer` tool need RAGCONF_LLM_URL.
     Uses the demo's index (<data dir>/demo) when it is the only one.
     """
     import uvicorn
@@ -25,7 +26,8 @@ def serve(
 
     settings = with_demo_index(get_settings())
     sock = listen(host, port)  # a busy or forbidden port fails here, before the model loads
-    typer.echo(f"ragconf API on http://{host}:{port} (docs: /docs)", err=True)
+    base = f"http://{host}:{port}"
+    typer.echo(f"ragconf on {base} — search page: {base}/ (API docs: /docs, MCP: /mcp)", err=True)
     # access logs carry query strings, never headers, so API keys stay out of them
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host=host, port=port, log_level=log_level)

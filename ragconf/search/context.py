@@ -6,27 +6,29 @@
 [1] Rotating credentials — https://acme.atlassian.net/wiki/spaces/ENG/pages/42
 To rotate the key, open …
 
-Layout: one passage per document, in rank order, numbered from 1: a header line
-``[n] Title — url`` and then the document's matching text. Within a document, the matching
-chunks are put back in reading order (chunk index) and every sentence appears once, so the
-overlap between neighbouring chunks and repeated boilerplate are merged away. Text is cut at
-sentence boundaries; a single sentence longer than the remaining budget is cut at a word
-boundary (marked "…"). Tokens are counted with the embedding model's tokenizer
-(``count_tokens``; its name is reported as ``tokenizer``), and the finished context is
-re-counted as a whole, so ``tokens <= max_tokens`` always holds. ``citations`` name exactly the
-documents whose passage made it into the context, with consecutive numbers.
+Layout: one passage per document, numbered from 1 in rank order: a header line
+``[n] Title — url`` and then the document's best matching text. Packing is by relevance
+(``_packing``): the text is cut into units (a sentence; a whole list item, code block or
+table row, a row bringing its table's header along), each scored by how many of the
+question's words it covers; the budget takes each document's best unit first, then the
+rest by score. Within a passage the chosen units keep reading order and every sentence
+appears once, so the overlap between neighbouring chunks is merged away. Only when nothing
+fits whole is the best unit cut at a word boundary (marked "…"). Tokens are counted with
+the embedding model's tokenizer (``count_tokens``; its name is reported as ``tokenizer``),
+and the finished context is re-counted as a whole, so ``tokens <= max_tokens`` always
+holds. ``citations`` name exactly the documents whose passage made it into the context,
+with consecutive numbers in rank order (a smaller budget never renumbers them).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ragconf.errors import InvalidQueryError
 from ragconf.index.types import Metadata, SearchFilters
 from ragconf.search._checks import Allow
-from ragconf.search._snippets import body_of, split_sentences
+from ragconf.search._packing import Unit, doc_units, query_words, select_units
 from ragconf.search.retrieve import DocumentResult, Retriever
 
 __all__ = [
@@ -41,8 +43,6 @@ __all__ = [
 MAX_CONTEXT_K = 50
 MIN_CONTEXT_TOKENS = 16
 MAX_CONTEXT_TOKENS = 32_000
-_SPACE = re.compile(r"\s+")
-_TABLE_RULE = re.compile(r"^\|[\s\-:|]+\|$")
 
 
 @dataclass(frozen=True)
@@ -121,41 +121,12 @@ def validate_context(k: int, max_tokens: int) -> None:
         )
 
 
-def _doc_sentences(doc: DocumentResult) -> list[tuple[str, bool]]:
-    """The document's matching text in reading order, each sentence once.
-
-    Each sentence comes with whether a line ends after it: table rows, list items and code
-    lines keep their line breaks, so an LLM still sees a table as a table.
-    """
-    # the document's own text first, then its comments (each under who wrote it, when)
-    chunks = sorted(doc.chunks, key=lambda h: (
-        h.metadata.get("content_type") == "comment", str(h.metadata.get("updated_at") or ""),
-        int(h.metadata.get("chunk_index", 0) or 0), h.id))  # fmt: skip
-    seen: set[str] = set()
-    out: list[tuple[str, bool]] = []
-    for h in chunks:
-        lines = body_of(h.text).splitlines()
-        if h.metadata.get("content_type") == "comment" and h.metadata.get("heading_path"):
-            lines.insert(0, f"{str(h.metadata['heading_path']).split(' › ')[0]}:")
-        for line in lines:
-            sentences = split_sentences(line)
-            for i, s in enumerate(sentences):
-                text = _SPACE.sub(" ", s).strip()
-                norm = text.lower()
-                # a table's |---| rule line repeats in every table and must stay with it
-                if not norm or (norm in seen and not _TABLE_RULE.match(norm)):
-                    continue
-                seen.add(norm)
-                out.append((text, i == len(sentences) - 1))
-    return out
-
-
-def _join(body: list[tuple[str, bool]]) -> str:
+def _join(units: list[Unit]) -> str:
     out: list[str] = []
-    for i, (text, _) in enumerate(body):
+    for i, u in enumerate(units):
         if i:
-            out.append("\n" if body[i - 1][1] else " ")
-        out.append(text)
+            out.append("\n" if units[i - 1].eol else " ")
+        out.append(u.text)
     return "".join(out)
 
 
@@ -180,60 +151,72 @@ def pack_context(
     *,
     tokenizer: str = "",
 ) -> ContextPack:
-    """Pack already-retrieved documents (rank order) under ``max_tokens``."""
-    parts: list[str] = []  # finished passages
-    citations: list[Citation] = []
-    used = 0
-    truncated = False
-    sep_cost = 0  # passages are joined with blank lines, which cost no tokens for WordPiece
-    for doc in docs:
-        sentences = _doc_sentences(doc)
-        if not sentences:
-            continue
-        n = len(citations) + 1
-        header = f"[{n}] {doc.title} — {doc.url}"
-        cost = count_tokens(header)
-        if used + sep_cost + cost >= max_tokens:
-            truncated = True
+    """Pack already-retrieved documents (rank order) under ``max_tokens``, best text first."""
+    words = query_words(query)
+    units = [doc_units(doc, words, count_tokens) for doc in docs]
+    headers = [f"{doc.title} — {doc.url}" for doc in docs]
+    # "[n] " costs the same for every n below 10 000 under WordPiece; reserve it generously
+    header_costs = [count_tokens(f"[{len(docs)}] {h}") for h in headers]
+    order = select_units(units, header_costs, max_tokens)
+    total_units = sum(len(u) for u in units)
+    cut: tuple[int, Unit] | None = None
+    if not order and total_units:
+        cut = _cut_best(units, header_costs, max_tokens, count_tokens)
+    while True:
+        context, citations = _render(docs, units, headers, order, cut)
+        tokens = count_tokens(context) if context else 0
+        # Token counts of the pieces add up for WordPiece (it splits on whitespace first);
+        # re-count the whole and give back the last unit taken if a tokenizer disagrees.
+        if tokens <= max_tokens or not order:
             break
-        body: list[tuple[str, bool]] = []
-        body_cost = 0
-        for s, eol in sentences:
-            c = count_tokens(s)
-            if used + sep_cost + cost + body_cost + c <= max_tokens:
-                body.append((s, eol))
-                body_cost += c
-                continue
-            truncated = True
-            if not body:  # one long first sentence: cut it at a word boundary
-                part = _cut_words(s, max_tokens - used - sep_cost - cost, count_tokens)
-                if part:
-                    body.append((part, True))
-                    body_cost += count_tokens(part)
-            break
-        if not body:
-            break
-        parts.append(header + "\n" + _join(body))
-        citations.append(Citation(n, doc.title, doc.url, doc.anchor_url or doc.url, doc.content_id))
-        used += sep_cost + cost + body_cost
-        if truncated:
-            break
-    context = "\n\n".join(parts)
-    total = count_tokens(context) if context else 0
-    # Token counts of the pieces add up for WordPiece (it splits on whitespace first), but
-    # re-count the whole and drop trailing passages if a tokenizer disagrees.
-    while total > max_tokens and parts:
-        parts.pop()
-        citations.pop()
-        truncated = True
-        context = "\n\n".join(parts)
-        total = count_tokens(context) if context else 0
+        order.pop()
+    if tokens > max_tokens:  # only a cut unit is left and it does not fit either
+        context, citations, tokens, cut = "", [], 0, None
+    truncated = len(order) + (1 if cut else 0) < total_units
     return ContextPack(
         query=query,
         context=context,
         citations=citations,
-        tokens=total,
+        tokens=tokens,
         max_tokens=max_tokens,
         tokenizer=tokenizer,
         truncated=truncated,
     )
+
+
+def _cut_best(
+    units: list[list[Unit]], header_costs: list[int], max_tokens: int, count: Callable[[str], int]
+) -> tuple[int, Unit] | None:
+    """Nothing fits whole: the first document's best unit, cut at a word boundary."""
+    for d, doc_units_ in enumerate(units):
+        if not doc_units_:
+            continue
+        best = min(doc_units_, key=lambda u: (-u.score, u.chunk_rank, u.pos))
+        part = _cut_words(best.text, max_tokens - header_costs[d], count)
+        if not part:
+            return None
+        return d, Unit(part, True, best.pos, best.chunk_rank, best.score, count(part))
+    return None
+
+
+def _render(
+    docs: list[DocumentResult],
+    units: list[list[Unit]],
+    headers: list[str],
+    order: list[tuple[int, int]],
+    cut: tuple[int, Unit] | None,
+) -> tuple[str, list[Citation]]:
+    picked: dict[int, list[Unit]] = {}
+    for d, pos in order:
+        picked.setdefault(d, []).append(units[d][pos])
+    if cut is not None:
+        picked.setdefault(cut[0], []).append(cut[1])
+    parts: list[str] = []
+    citations: list[Citation] = []
+    for d in sorted(picked):  # rank order: numbers never depend on what the budget let in
+        doc = docs[d]
+        n = len(citations) + 1
+        body = _join(sorted(picked[d], key=lambda u: u.pos))
+        parts.append(f"[{n}] {headers[d]}\n{body}")
+        citations.append(Citation(n, doc.title, doc.url, doc.anchor_url or doc.url, doc.content_id))
+    return "\n\n".join(parts), citations
