@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ragconf.index.types import Hit
 
-__all__ = ["FusionConfig", "doc_key", "fuse"]
+__all__ = ["FusionConfig", "doc_evidence", "doc_key", "fuse"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class FusionConfig:
     rrf_c: float = 60.0
     rrf_dense_weight: float = 1.0
     rrf_lexical_weight: float = 1.0
+    #: how a document's chunks make its score in each leg: ``max`` (its best chunk) or
+    #: ``maxsum`` (its best chunk plus ``damping`` times what its other chunks score above
+    #: the leg's ``norm_depth``-th best chunk)
+    evidence: str = "max"
+    damping: float = 0.5
 
 
 def doc_key(hit: Hit) -> str:
@@ -64,6 +69,35 @@ def best_per_doc(hits: Sequence[Hit]) -> dict[str, float]:
         if key not in best or h.score > best[key]:
             best[key] = h.score
     return best
+
+
+def doc_evidence(
+    hits: Sequence[Hit], how: str = "max", damping: float = 0.5, depth: int = 50
+) -> dict[str, float]:
+    """Each document's score in one leg, from its chunks' scores.
+
+    ``max``: the best chunk. ``maxsum``: the best chunk plus ``damping`` times the sum of
+    its other chunks' margins over a floor, the leg's ``depth``-th best chunk score (or its
+    worst, when it has fewer). Only evidence above the floor counts, so a long page's many
+    middling chunks do not add up to a good one, and the result stays in the leg's own
+    units (BM25 or cosine), which the fusion normalises per query anyway.
+    """
+    if how == "max":
+        return best_per_doc(hits)
+    if how != "maxsum":
+        raise ValueError(f"unknown document evidence {how!r}")
+    if not hits:
+        return {}
+    ranked = sorted((h.score for h in hits), reverse=True)
+    floor = ranked[min(len(ranked), max(1, depth)) - 1]
+    per_doc: dict[str, list[float]] = {}
+    for h in hits:
+        per_doc.setdefault(doc_key(h), []).append(h.score)
+    out = {}
+    for key, scores in per_doc.items():
+        scores.sort(reverse=True)
+        out[key] = scores[0] + damping * sum(max(0.0, s - floor) for s in scores[1:])
+    return out
 
 
 def _normalise(scores: dict[str, float], how: str, depth: int = 50) -> dict[str, float]:
@@ -119,7 +153,9 @@ def fuse(
     Returns ``(doc_scores, chunk_scores)``; chunk scores rank the sections inside a
     document (its best chunk first).
     """
-    doc_scores = fuse_scores(best_per_doc(dense_hits), best_per_doc(lexical_hits), config)
+    dense = doc_evidence(dense_hits, config.evidence, config.damping, config.norm_depth)
+    lexical = doc_evidence(lexical_hits, config.evidence, config.damping, config.norm_depth)
+    doc_scores = fuse_scores(dense, lexical, config)
     chunk_scores = fuse_scores(
         {h.id: h.score for h in dense_hits}, {h.id: h.score for h in lexical_hits}, config
     )

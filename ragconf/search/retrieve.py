@@ -6,21 +6,26 @@
 >>> res.results[0].title, res.results[0].anchor_url, res.timings["total_ms"]  # doctest: +SKIP
 
 Both legs apply the same :class:`SearchFilters`. Each leg fetches chunk candidates; the
-two are fused per document (``_fusion``), documents are ordered by score (ties: content id),
-each keeps its best chunk as the headline and its other matching chunks as ``sections``.
+lexical leg may expand the query from its first pass (``_prf``); the two are fused per
+document (``_fusion``), identifiers in keyword queries lift the documents that contain them
+(``_rank``), documents are ordered by score (ties: content id), and each keeps its best chunk
+as the headline and its other matching chunks as ``sections``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ragconf.errors import InvalidQueryError
 from ragconf.index.types import Embedder, Hit, LexicalIndex, SearchFilters, VectorStore
 from ragconf.search._dense import dense_leg, is_bare, materialise
-from ragconf.search._fusion import FusionConfig, best_per_doc, doc_key, fuse
+from ragconf.search._fusion import FusionConfig, doc_key
+from ragconf.search._prf import PRF
+from ragconf.search._query import analyse
+from ragconf.search._rank import Ranking, lexical_stages, rank_documents
 from ragconf.search._snippets import make_snippet
 
 __all__ = [
@@ -29,6 +34,7 @@ __all__ = [
     "MODES",
     "DocumentResult",
     "FusionConfig",
+    "Ranking",
     "Retriever",
     "SearchResult",
     "SectionMatch",
@@ -42,6 +48,8 @@ MAX_SECTIONS = 3
 
 #: the fusion chosen by bench/tune_fusion.py on SciFact train (see its docstring)
 DEFAULT_FUSION = FusionConfig(method="convex", alpha=0.55, norm="zscore", norm_depth=30)
+#: the ranking stages chosen by bench/tune_rank.py on SciFact train (see its docstring)
+DEFAULT_RANKING = Ranking(fusion=DEFAULT_FUSION, prf=PRF(mode="off"), identifiers=True)
 
 
 @dataclass(frozen=True)
@@ -166,7 +174,8 @@ class Retriever:
         lexical: LexicalIndex | Callable[[], LexicalIndex],
         mode: str = "hybrid",
         *,
-        fusion: FusionConfig = DEFAULT_FUSION,
+        ranking: Ranking = DEFAULT_RANKING,
+        fusion: FusionConfig | None = None,
         candidates: int = 50,
         candidates_per_k: int = 3,
         snippet_chars: int = 300,
@@ -177,12 +186,17 @@ class Retriever:
         self.embedder = embedder
         self._lexical = lexical
         self.mode = mode
-        self.fusion = fusion
+        #: ``fusion`` replaces the ranking's fusion (kept for callers that only tune that)
+        self.ranking = ranking if fusion is None else replace(ranking, fusion=fusion)
         self.candidates = candidates
         self.candidates_per_k = candidates_per_k
         self.snippet_chars = snippet_chars
         #: filter -> share of dense candidates that passed it last time (sizes the over-fetch)
         self._filter_rates: dict[SearchFilters, float] = {}
+
+    @property
+    def fusion(self) -> FusionConfig:
+        return self.ranking.fusion
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -237,6 +251,17 @@ class Retriever:
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             lexical_hits = self._post_check(lexical.search(query, n, filters), filters, allow)
+            # feedback only from what this reader may see: expansion terms taken from a
+            # hidden page would leak its words into the ranking
+            lexical_hits = lexical_stages(
+                lexical,
+                query,
+                lexical_hits,
+                n,
+                filters,
+                self.ranking,
+                check=lambda hits: self._post_check(hits, filters, allow),
+            )
             timings["lexical_ms"] = _ms(t)
 
         t = time.perf_counter()
@@ -269,12 +294,9 @@ class Retriever:
         lexical_hits: list[Hit],
         lexical: Any = None,
     ) -> list[DocumentResult]:
-        if mode == "hybrid":
-            doc_scores, chunk_scores = fuse(dense_hits, lexical_hits, self.fusion)
-        else:
-            hits = dense_hits if mode == "dense" else lexical_hits
-            doc_scores = best_per_doc(hits)
-            chunk_scores = {h.id: h.score for h in hits}
+        doc_scores, chunk_scores = rank_documents(
+            mode, self.ranking, analyse(query), dense_hits, lexical_hits
+        )
         by_id: dict[str, Hit] = {}
         # lexical hits first: they carry text and metadata, bare dense hits do not
         for h in (*lexical_hits, *dense_hits):
