@@ -45,6 +45,10 @@ def variants() -> dict[str, Ranking]:
     for c in (10, 60):
         out[f"rrf{c}"] = replace(BASE, fusion=FusionConfig(method="rrf", rrf_c=c))
     out["convex0.5"] = replace(BASE, fusion=replace(f, alpha=0.5))
+    out["adaptive"] = replace(BASE, fusion=replace(f, method="adaptive"))
+    adaptive_ids = replace(BASE, fusion=replace(f, method="adaptive"), identifiers=True)
+    out["adaptive+identifiers"] = adaptive_ids
+    out["adaptive+identifiers+prf-flat"] = replace(adaptive_ids, prf=PRF(mode="flat"))
     for d in (0.25, 0.5, 1.0):
         out[f"maxsum{d}"] = replace(BASE, fusion=replace(f, evidence="maxsum", damping=d))
     for mode in ("on", "flat"):

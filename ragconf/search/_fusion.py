@@ -10,6 +10,9 @@ document, then the two document lists are fused:
   mapped to [0, 1]). A document missing from a leg gets 0 there. The statistics come from a
   fixed number of top scores, not from the whole candidate list, so asking for k=10 gives
   the first ten of what k=100 gives (the candidate depth grows with k).
+* ``adaptive``: ``convex`` with the dense weight set per query from how clearly each leg's
+  best document stands out of its top ``norm_depth`` (``adaptive_alpha``): no collection's
+  score scale enters, only each leg's own spread on this query.
 * ``rrf``: ``w_d / (c + rank_d) + w_l / (c + rank_l)`` (reciprocal rank fusion).
 
 The defaults were chosen by ``bench/tune_fusion.py`` on the SciFact *train* qrels only;
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 from ragconf.index.types import Hit
 
-__all__ = ["FusionConfig", "doc_evidence", "doc_key", "fuse"]
+__all__ = ["FusionConfig", "adaptive_alpha", "doc_evidence", "doc_key", "fuse"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class FusionConfig:
     'rrf'
     """
 
-    method: str = "convex"  # convex | rrf
+    method: str = "convex"  # convex | adaptive (convex, alpha per query) | rrf
     alpha: float = 0.5  # weight of the dense leg in convex fusion
     norm: str = "minmax"  # minmax | zscore
     norm_depth: int = 50  # how many top scores of a leg set its normalisation
@@ -118,6 +121,31 @@ def _normalise(scores: dict[str, float], how: str, depth: int = 50) -> dict[str,
     return {k: min(1.0, max(0.0, (v - lo) / (hi - lo))) for k, v in scores.items()}
 
 
+def _top_z(scores: dict[str, float], depth: int) -> float:
+    """How far the best score stands above the leg's top ``depth`` (in standard deviations)."""
+    values = sorted(scores.values(), reverse=True)[: max(1, depth)]
+    if len(values) < 2:
+        return 0.0
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return (values[0] - mean) / std if std > 0 else 0.0
+
+
+def adaptive_alpha(
+    dense: dict[str, float], lexical: dict[str, float], alpha: float, depth: int
+) -> float:
+    """The dense weight for this query: ``alpha`` shifted toward the leg whose best result
+    stands out more from its own top ``depth`` (a leg that found a clear winner is surer).
+
+    ``alpha * zd / (alpha * zd + (1 - alpha) * zl)`` with ``zd``, ``zl`` each leg's best
+    z-score; ``alpha`` itself when either leg has nothing to say.
+    """
+    zd, zl = _top_z(dense, depth), _top_z(lexical, depth)
+    if zd <= 0 or zl <= 0:
+        return alpha
+    return alpha * zd / (alpha * zd + (1 - alpha) * zl)
+
+
 def _ranks(scores: dict[str, float]) -> dict[str, int]:
     order = sorted(scores, key=lambda k: (-scores[k], k))
     return {k: i + 1 for i, k in enumerate(order)}
@@ -142,6 +170,8 @@ def fuse_scores(
     nd = _normalise(dense, config.norm, config.norm_depth)
     nl = _normalise(lexical, config.norm, config.norm_depth)
     a = config.alpha
+    if config.method == "adaptive":
+        a = adaptive_alpha(dense, lexical, a, config.norm_depth)
     return {key: a * nd.get(key, 0.0) + (1 - a) * nl.get(key, 0.0) for key in keys}
 
 

@@ -8,7 +8,8 @@
 * ``fields``: query words in a chunk's title/heading line or its page's ancestor titles
   add to its lexical score (``_fields``);
 * ``fusion``: how the legs combine and how a document's chunks make its score
-  (``_fusion``: convex or RRF; best chunk or best chunk plus its other matching chunks);
+  (``_fusion``: convex, convex with a per-query weight, or RRF; best chunk, or best chunk
+  plus its other matching chunks);
 * ``identifiers``: in a short keyword query that names an identifier (``ERR-4031``,
   ``parse_config``, see ``_query``), the documents whose matching text contains it rank
   above those that don't, whatever the dense leg thinks of them; among themselves they keep
@@ -57,7 +58,7 @@ STAGES: dict[str, tuple[str, ...]] = {
     "prf": ("off", "on", "flat"),
     "fields": ("off", "on"),
     "evidence": ("max", "maxsum"),
-    "fusion": ("convex", "rrf"),
+    "fusion": ("convex", "adaptive", "rrf"),
     "identifiers": ("off", "on"),
 }
 

@@ -49,7 +49,9 @@ MAX_SECTIONS = 3
 #: the fusion chosen by bench/tune_fusion.py on SciFact train (see its docstring)
 DEFAULT_FUSION = FusionConfig(method="convex", alpha=0.55, norm="zscore", norm_depth=30)
 #: the ranking stages chosen by bench/tune_rank.py on SciFact train (see its docstring)
-DEFAULT_RANKING = Ranking(fusion=DEFAULT_FUSION, prf=PRF(mode="off"), identifiers=True)
+DEFAULT_RANKING = Ranking(
+    fusion=replace(DEFAULT_FUSION, method="adaptive"), prf=PRF(mode="off"), identifiers=True
+)
 
 
 @dataclass(frozen=True)
