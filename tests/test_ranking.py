@@ -17,7 +17,7 @@ from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.store import open_store
 from ragconf.index.types import Chunk, Hit, chunk_id, text_hash
-from ragconf.search._fusion import FusionConfig, doc_evidence
+from ragconf.search._fusion import FusionConfig, adaptive_alpha, doc_evidence
 from ragconf.search._prf import PRF, expansion_terms, feedback_search, is_flat
 from ragconf.search._query import analyse, is_identifier, mentions
 from ragconf.search._rank import STAGES, Ranking, describe, identifier_boost, with_stage
@@ -235,7 +235,7 @@ def test_feedback_never_learns_from_a_page_the_reader_cannot_see(tmp_path: Path)
         ("22", "Finance", ["Quarterly figures and the travel budget."]),
     ]
     store, bm25 = _index(tmp_path, docs, emb)
-    ranking = replace(DEFAULT_RANKING, prf=PRF(mode="on", docs=2, terms=3))
+    ranking = replace(DEFAULT_RANKING, prf=PRF(mode="on", docs=1, terms=2))
     r = Retriever(store, emb, bm25, ranking=ranking)
     seen = {d.content_id for d in r.search("budget", k=5, mode="bm25").results}
     assert "21" in seen  # feedback from the secret page reached the zoo page
@@ -269,3 +269,31 @@ def test_every_stage_switch_changes_only_its_stage() -> None:
             }
     with pytest.raises(ValueError):
         with_stage(base, "prf", "sometimes")
+
+
+# -- adaptive fusion weight -------------------------------------------------------------------
+
+
+def test_adaptive_weight_leans_toward_the_leg_with_a_clear_winner() -> None:
+    clear = {"a": 10.0, "b": 2.0, "c": 1.9, "d": 1.8, "e": 1.7}
+    flat = {"a": 5.0, "b": 4.9, "c": 4.8, "d": 4.7, "e": 4.6}
+    assert adaptive_alpha(clear, flat, 0.5, 30) > 0.5  # the dense leg is the surer one
+    assert adaptive_alpha(flat, clear, 0.5, 30) < 0.5
+    assert adaptive_alpha(clear, clear, 0.55, 30) == pytest.approx(0.55)
+    # a leg with nothing to say leaves the configured weight alone
+    assert adaptive_alpha(clear, {}, 0.55, 30) == 0.55
+    # only each leg's own spread matters: rescaling one leg's scores changes nothing
+    scaled = {k: 100 * v + 7 for k, v in flat.items()}
+    assert adaptive_alpha(clear, scaled, 0.5, 30) == pytest.approx(
+        adaptive_alpha(clear, flat, 0.5, 30)
+    )
+
+
+def test_doc_freqs_counts_the_chunks_that_hold_each_term(tmp_path: Path) -> None:
+    emb = HashEmbedder(dimension=64)
+    _, bm25 = _index(tmp_path, FEEDBACK_DOCS, emb)
+    terms = [bm25.tokens("mitochondria")[0], bm25.tokens("plant")[0], "zzz-unknown"]
+    texts = [h.text for h in bm25.search("mitochondria plant cell energy light", 50)]
+    expected = [sum(t in bm25.tokens(x) for x in texts) for t in terms]
+    assert bm25.doc_freqs(terms) == expected
+    assert expected[0] > 0 and expected[2] == 0

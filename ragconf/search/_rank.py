@@ -32,6 +32,8 @@ from ragconf.search._prf import PRF, feedback_search
 from ragconf.search._query import QueryShape, mentions
 
 __all__ = [
+    "DEFAULT_FUSION",
+    "DEFAULT_RANKING",
     "STAGES",
     "Ranking",
     "describe",
@@ -52,6 +54,16 @@ class Ranking:
     fields: float = 0.0
     identifiers: bool = True
 
+
+#: the fusion chosen by bench/tune_fusion.py on SciFact train (see its docstring)
+DEFAULT_FUSION = FusionConfig(method="convex", alpha=0.55, norm="zscore", norm_depth=30)
+
+#: the stages chosen by bench/tune_rank.py on SciFact train (its docstring has the numbers):
+#: the fusion weight adapts per query, identifiers lift their documents; feedback, field
+#: weighting and summed document evidence each lowered train nDCG@10 and stay off
+DEFAULT_RANKING = Ranking(
+    fusion=replace(DEFAULT_FUSION, method="adaptive"), prf=PRF(mode="off"), identifiers=True
+)
 
 #: stage -> the values it can be set to (the first is "off" / the plain baseline)
 STAGES: dict[str, tuple[str, ...]] = {

@@ -23,12 +23,20 @@ from ragconf.errors import InvalidQueryError
 from ragconf.index.types import Embedder, Hit, LexicalIndex, SearchFilters, VectorStore
 from ragconf.search._dense import dense_leg, is_bare, materialise
 from ragconf.search._fusion import FusionConfig, doc_key
-from ragconf.search._prf import PRF
+from ragconf.search._metadata import breadcrumbs_of, labels_of
 from ragconf.search._query import analyse
-from ragconf.search._rank import Ranking, lexical_stages, rank_documents
+from ragconf.search._rank import (
+    DEFAULT_FUSION,
+    DEFAULT_RANKING,
+    Ranking,
+    lexical_stages,
+    rank_documents,
+)
 from ragconf.search._snippets import make_snippet
 
 __all__ = [
+    "DEFAULT_FUSION",
+    "DEFAULT_RANKING",
     "MAX_K",
     "MAX_QUERY_CHARS",
     "MODES",
@@ -45,13 +53,6 @@ MAX_K = 100
 MAX_QUERY_CHARS = 2000
 #: a document lists at most this many further matching sections
 MAX_SECTIONS = 3
-
-#: the fusion chosen by bench/tune_fusion.py on SciFact train (see its docstring)
-DEFAULT_FUSION = FusionConfig(method="convex", alpha=0.55, norm="zscore", norm_depth=30)
-#: the ranking stages chosen by bench/tune_rank.py on SciFact train (see its docstring)
-DEFAULT_RANKING = Ranking(
-    fusion=replace(DEFAULT_FUSION, method="adaptive"), prf=PRF(mode="off"), identifiers=True
-)
 
 
 @dataclass(frozen=True)
@@ -130,33 +131,6 @@ class SearchResult:
     mode: str
     results: list[DocumentResult]
     timings: dict[str, float]
-
-
-def _labels(md: dict[str, Any]) -> list[str]:
-    labels = md.get("labels") or []
-    if isinstance(labels, str):  # ",a,b," string form
-        labels = [x for x in labels.split(",") if x]
-    return [str(x) for x in labels]
-
-
-def _path(value: Any) -> list[str]:
-    """A " › "-joined path or a list of titles -> list of titles."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [x.strip() for x in value.split(" › ") if x.strip()]
-    return [str(x) for x in value if str(x).strip()]
-
-
-def _breadcrumbs(md: dict[str, Any]) -> list[str]:
-    crumbs: list[str] = []
-    space = md.get("space_name") or md.get("space_key")
-    if space:
-        crumbs.append(str(space))
-    # the sync stores the ancestor page titles as "breadcrumbs" ("Home › Runbooks")
-    crumbs.extend(_path(md.get("breadcrumbs") or md.get("ancestor_titles")))
-    crumbs.extend(_path(md.get("heading_path")))
-    return crumbs
 
 
 class Retriever:
@@ -256,14 +230,9 @@ class Retriever:
             # feedback only from what this reader may see: expansion terms taken from a
             # hidden page would leak its words into the ranking
             lexical_hits = lexical_stages(
-                lexical,
-                query,
-                lexical_hits,
-                n,
-                filters,
-                self.ranking,
+                lexical, query, lexical_hits, n, filters, self.ranking,
                 check=lambda hits: self._post_check(hits, filters, allow),
-            )
+            )  # fmt: skip
             timings["lexical_ms"] = _ms(t)
 
         t = time.perf_counter()
@@ -357,8 +326,8 @@ class Retriever:
             url=url,
             anchor_url=str(md.get("anchor_url") or url),
             space_key=md.get("space_key"),
-            labels=_labels(md),
-            breadcrumbs=_breadcrumbs(md),
+            labels=labels_of(md),
+            breadcrumbs=breadcrumbs_of(md),
             updated_at=md.get("updated_at"),
             score=round(float(score), 6),
             snippet=snip.marked,
