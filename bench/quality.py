@@ -6,9 +6,18 @@ Steps: the BEIR corpus becomes a Confluence site in the simulator (each document
 spread over a few spaces); the real sync (Syncer, the real embedding model, embedded Chroma in
 a data dir) indexes it; the real API (uvicorn on 127.0.0.1) answers every query of the split
 through ``POST /search`` with k=100; page ids are mapped back to BEIR doc ids; a TREC run file
-per mode goes to ``bench/out/``; nDCG@10 and Recall@100 come from ir-measures. Prints ONE JSON
-object. The synced index is shared by all modes of a run; ``--data-dir`` keeps it across runs
-(a second run re-syncs incrementally, which costs nothing when the corpus is unchanged).
+per mode goes to ``bench/out/``; nDCG@10 and Recall@100 come from ir-measures, over all queries
+and per query type (``short``: at most 4 content words, a keyword query; ``long``). Prints ONE
+JSON object. The synced index is shared by all modes of a run; ``--data-dir`` keeps it across
+runs (a second run re-syncs incrementally, which costs nothing when the corpus is unchanged).
+
+Ranking stages (``ragconf.search._rank``): ``--prf``, ``--fields``, ``--evidence``, ``--fusion``
+and ``--identifiers`` set one stage for the whole run (default: the product's setting);
+``--ablate`` also runs the hybrid mode once per other setting of each stage, one change at a
+time, and reports each one's scores and its change in nDCG@10 and in server-side p50 query
+time (``took_ms``) against the run's own setting, so every stage's worth and cost sit in the
+same JSON. The stage is switched on the running server's retriever between runs; the queries
+still go through ``POST /search``.
 """
 
 from __future__ import annotations
@@ -139,6 +148,84 @@ def evaluate(
     return {"nDCG@10": round(result[nDCG @ 10], 4), "Recall@100": round(result[R @ 100], 4)}
 
 
+def query_type(text: str) -> str:
+    """``short`` (a keyword query: at most 4 content words) or ``long``."""
+    from ragconf.search._query import analyse
+
+    return "short" if analyse(text).short else "long"
+
+
+def breakdown(
+    qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], queries: dict[str, str]
+) -> dict[str, Any]:
+    """Scores over all queries and per query type (``short`` / ``long``), with counts."""
+    out: dict[str, Any] = {"all": evaluate(qrels, run)}
+    for kind in ("short", "long"):
+        ids = [q for q in run if query_type(queries[q]) == kind]
+        if ids:
+            part = evaluate({q: qrels[q] for q in ids}, {q: run[q] for q in ids})
+            out[kind] = {**part, "queries": len(ids)}
+    return out
+
+
+def ranking_for(args: argparse.Namespace) -> Any:
+    """The product's ranking with the stages set on the command line."""
+    from ragconf.search._rank import STAGES, with_stage
+    from ragconf.search.retrieve import DEFAULT_RANKING
+
+    ranking = DEFAULT_RANKING
+    for stage in STAGES:
+        value = getattr(args, stage)
+        if value is not None:
+            ranking = with_stage(ranking, stage, value)
+    return ranking
+
+
+def measure(
+    base_url: str,
+    queries: dict[str, str],
+    qrels: dict[str, dict[str, int]],
+    mode: str,
+    k: int,
+    doc_id_for: Any,
+) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    t = time.perf_counter()
+    run, took = run_queries(base_url, queries, mode, k, doc_id_for)
+    split = breakdown(qrels, run, queries)
+    scores: dict[str, Any] = dict(split.pop("all"))
+    scores["by_type"] = split
+    scores["query_ms_p50"] = round(statistics.median(took), 2) if took else None
+    scores["wall_s"] = round(time.perf_counter() - t, 1)
+    return scores, run
+
+
+def ablate(
+    retriever: Any, base: dict[str, Any], measure_one: Any, log: Any
+) -> dict[str, dict[str, Any]]:
+    """Hybrid once per other setting of each stage (one change at a time)."""
+    from ragconf.search._rank import STAGES, describe, with_stage
+
+    ranking = retriever.ranking
+    current = describe(ranking)
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for stage, values in STAGES.items():
+            for value in values:
+                if value == current[stage]:
+                    continue
+                retriever.ranking = with_stage(ranking, stage, value)
+                scores = measure_one()
+                scores["delta"] = {
+                    "nDCG@10": round(scores["nDCG@10"] - base["nDCG@10"], 4),
+                    "query_ms_p50": round(scores["query_ms_p50"] - base["query_ms_p50"], 2),
+                }
+                out[f"{stage}={value}"] = scores
+                log(f"{stage}={value}: {scores['nDCG@10']} {scores['delta']}")
+    finally:
+        retriever.ranking = ranking
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("dataset_dir", type=Path)
@@ -152,6 +239,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--sync-only", action="store_true", help="build/refresh the index and stop")
+    from ragconf.search._rank import STAGES, describe
+
+    for stage, values in STAGES.items():
+        ap.add_argument(f"--{stage}", choices=values, default=None, help="ranking stage setting")
+    ap.add_argument("--ablate", action="store_true", help="also hybrid with each stage changed")
     args = ap.parse_args(argv)
 
     log = stderr_log("quality", quiet=args.quiet)
@@ -206,21 +298,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "machine": machine_info(),
         }
         with ApiServer(app) as server:
+            retriever = app.state.services.retriever
+            retriever.ranking = ranking_for(args)
+            out["stages"] = describe(retriever.ranking)
+
+            def measure_mode(mode: str) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+                return measure(server.base_url, queries, qrels, mode, args.k, h["site"].doc_id_for)
+
             for mode in modes:
-                t = time.perf_counter()
-                run, took = run_queries(
-                    server.base_url, queries, mode, args.k, h["site"].doc_id_for
-                )
+                scores, run = measure_mode(mode)
                 run_file = args.out / f"{name}-{args.split}-{mode}.trec"
                 write_trec(run_file, run, f"ragconf-{mode}")
-                scores: dict[str, Any] = dict(evaluate(qrels, run))
                 scores["run_file"] = str(
                     run_file.relative_to(ROOT) if run_file.is_relative_to(ROOT) else run_file
                 )
-                scores["query_ms_p50"] = round(statistics.median(took), 2) if took else None
-                scores["wall_s"] = round(time.perf_counter() - t, 1)
                 out["modes"][mode] = scores
                 log(f"{mode}: {scores}")
+            if args.ablate:
+                if "hybrid" not in out["modes"]:
+                    out["modes"]["hybrid"] = measure_mode("hybrid")[0]
+                out["ablation"] = ablate(
+                    retriever, out["modes"]["hybrid"], lambda: measure_mode("hybrid")[0], log
+                )
         scores_by_mode = {m: s["nDCG@10"] for m, s in out["modes"].items()}
         if len(scores_by_mode) == len(MODES):
             out["hybrid_ge_legs"] = scores_by_mode["hybrid"] >= max(

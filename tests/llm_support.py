@@ -223,8 +223,8 @@ def demo_index(data_dir: Path, sim_url: str) -> DemoIndex:
     from ragconf.index.embed import HashEmbedder
     from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
     from ragconf.index.store import open_store
-    from ragconf.sync import Syncer
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER
+    from ragconf.sync import Syncer
 
     emb = HashEmbedder(dimension=64)
     store = open_store(data_dir, model_name=emb.model_name, dimension=emb.dimension)

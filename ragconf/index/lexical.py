@@ -227,6 +227,14 @@ class BM25Index:
         order = sorted(rows.tolist(), key=lambda i: (-float(scores[i]), st.ids[i]))[:k]
         return [_hit(st, i, float(scores[i])) for i in order]
 
+    def doc_freqs(self, terms: Sequence[str]) -> list[int]:
+        """How many chunks contain each of ``terms`` (index terms, as ``tokens`` makes them)."""
+        st = self._state
+        if st.bm25 is None:
+            return [0 for _ in terms]
+        vocab, indptr = st.bm25.vocab_dict, st.bm25.scores["indptr"]
+        return [int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms]
+
     def lookup(self, ids: Sequence[str]) -> dict[str, Hit]:
         """Text and metadata of those ``ids`` this index holds (score 0.0), from the mmap.
 

@@ -225,6 +225,13 @@ class SqliteLexicalIndex:
         with self._read() as conn:
             return self._snapshot(conn) is not None
 
+    def doc_freqs(self, terms: Sequence[str]) -> list[int]:
+        """How many chunks contain each of ``terms`` (index terms, as ``tokens`` makes them),
+        over the whole index (used only by the optional PRF and field-weighting stages)."""
+        with self._read() as conn:
+            ids = _term_ids(conn, list(terms))
+            return [len(_postings(conn, ids[t], None)[0]) if t in ids else 0 for t in terms]
+
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[Hit]:
         """The ``k`` best chunks by BM25 among those passing ``filters`` (score > 0 only).
 

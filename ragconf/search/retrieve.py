@@ -6,33 +6,46 @@
 >>> res.results[0].title, res.results[0].anchor_url, res.timings["total_ms"]  # doctest: +SKIP
 
 Both legs apply the same :class:`SearchFilters`. Each leg fetches chunk candidates; the
-two are fused per document (``_fusion``), documents are ordered by score (ties: content id),
-each keeps its best chunk as the headline and its other matching chunks as ``sections``.
-Comment chunks count for the document they are on: a hit in a comment shows that page
-(its headline or a section names the commenter and links to the comment).
+lexical leg may expand the query from its first pass (``_prf``); the two are fused per
+document (``_fusion``), identifiers in keyword queries lift the documents that contain them
+(``_rank``), documents are ordered by score (ties: content id), and each keeps its best chunk
+as the headline and its other matching chunks as ``sections``. Comment chunks count for the
+document they are on: a hit in a comment shows that page (its headline or a section names
+the commenter and links to the comment).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ragconf.errors import InvalidQueryError
-from ragconf.index.keys import decode_labels
 from ragconf.index.types import Embedder, Hit, LexicalIndex, Metadata, SearchFilters, VectorStore
 from ragconf.search._checks import Allow, PostCheck, post_check
 from ragconf.search._dense import FilterRates, dense_leg, is_bare, materialise, place_comments
 from ragconf.search._duplicates import collapse_duplicates, with_spare
-from ragconf.search._fusion import FusionConfig, best_per_doc, doc_key, fuse
+from ragconf.search._fusion import FusionConfig, doc_key
+from ragconf.search._metadata import breadcrumbs_of, labels_of
+from ragconf.search._query import analyse
+from ragconf.search._rank import (
+    DEFAULT_FUSION,
+    DEFAULT_RANKING,
+    Ranking,
+    lexical_stages,
+    rank_documents,
+)
 from ragconf.search._snippets import make_snippet
 
 __all__ = [
+    "DEFAULT_FUSION",
+    "DEFAULT_RANKING",
     "MAX_K",
     "MAX_QUERY_CHARS",
     "MODES",
     "DocumentResult",
     "FusionConfig",
+    "Ranking",
     "Retriever",
     "SearchResult",
     "SectionMatch",
@@ -43,9 +56,6 @@ MAX_K = 100
 MAX_QUERY_CHARS = 2000
 #: a document lists at most this many further matching sections
 MAX_SECTIONS = 3
-
-#: the fusion chosen by bench/tune_fusion.py on SciFact train (see its docstring)
-DEFAULT_FUSION = FusionConfig(method="convex", alpha=0.55, norm="zscore", norm_depth=30)
 
 
 @dataclass(frozen=True)
@@ -132,32 +142,6 @@ class SearchResult:
     timings: dict[str, float]
 
 
-def _labels(md: Metadata) -> list[str]:
-    return decode_labels(md.get("labels"))
-
-
-def _path(value: object) -> list[str]:
-    """A " › "-joined path or a list of titles -> list of titles."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [x.strip() for x in value.split(" › ") if x.strip()]
-    if isinstance(value, list | tuple):
-        return [str(x) for x in value if str(x).strip()]
-    return [str(value)]
-
-
-def _breadcrumbs(md: Metadata) -> list[str]:
-    crumbs: list[str] = []
-    space = md.get("space_name") or md.get("space_key")
-    if space:
-        crumbs.append(str(space))
-    # the sync stores the ancestor page titles as "breadcrumbs" ("Home › Runbooks")
-    crumbs.extend(_path(md.get("breadcrumbs")))
-    crumbs.extend(_path(md.get("heading_path")))
-    return crumbs
-
-
 class Retriever:
     """Searches one store + lexical index pair; thread-safe for concurrent ``search`` calls.
 
@@ -175,7 +159,8 @@ class Retriever:
         lexical: LexicalIndex | Callable[[], LexicalIndex],
         mode: str = "hybrid",
         *,
-        fusion: FusionConfig = DEFAULT_FUSION,
+        ranking: Ranking = DEFAULT_RANKING,
+        fusion: FusionConfig | None = None,
         candidates: int = 50,
         candidates_per_k: int = 3,
         snippet_chars: int = 300,
@@ -186,12 +171,17 @@ class Retriever:
         self.embedder = embedder
         self._lexical = lexical
         self.mode = mode
-        self.fusion = fusion
+        #: ``fusion`` replaces the ranking's fusion (kept for callers that only tune that)
+        self.ranking = ranking if fusion is None else replace(ranking, fusion=fusion)
         self.candidates = candidates
         self.candidates_per_k = candidates_per_k
         self.snippet_chars = snippet_chars
         #: filter -> share of dense candidates that passed it last time (sizes the over-fetch)
         self._filter_rates = FilterRates()
+
+    @property
+    def fusion(self) -> FusionConfig:
+        return self.ranking.fusion
 
     @property
     def lexical(self) -> LexicalIndex:
@@ -250,6 +240,12 @@ class Retriever:
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
             lexical_hits = self._post_check(lexical.search(query, n, filters), filters, check)
+            # feedback only from what this reader may see: expansion terms taken from a
+            # hidden page would leak its words into the ranking
+            lexical_hits = lexical_stages(
+                lexical, query, lexical_hits, n, filters, self.ranking,
+                check=lambda hits: self._post_check(hits, filters, check),
+            )  # fmt: skip
             timings["lexical_ms"] = _ms(t)
 
         t = time.perf_counter()
@@ -279,12 +275,9 @@ class Retriever:
         lexical_hits: list[Hit],
         lexical: LexicalIndex,
     ) -> list[DocumentResult]:
-        if mode == "hybrid":
-            doc_scores, chunk_scores = fuse(dense_hits, lexical_hits, self.fusion)
-        else:
-            hits = dense_hits if mode == "dense" else lexical_hits
-            doc_scores = best_per_doc(hits)
-            chunk_scores = {h.id: h.score for h in hits}
+        doc_scores, chunk_scores = rank_documents(
+            mode, self.ranking, analyse(query), dense_hits, lexical_hits
+        )
         by_id: dict[str, Hit] = {}
         # lexical hits first: they carry text and metadata, bare dense hits do not
         for h in (*lexical_hits, *dense_hits):
@@ -341,8 +334,8 @@ class Retriever:
             url=url,
             anchor_url=str(md.get("anchor_url") or url),
             space_key=md.get("space_key"),
-            labels=_labels(md),
-            breadcrumbs=_breadcrumbs(md),
+            labels=labels_of(md),
+            breadcrumbs=breadcrumbs_of(md),
             updated_at=md.get("updated_at"),
             score=round(float(score), 6),
             snippet=snip.marked,
