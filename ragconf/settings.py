@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     max_retry_after_s: float = 60.0
     request_rate: float | None = Field(default=None, description="client-side requests/s cap")
     max_concurrency: int = 4
+    # serving: concurrent queries share encoder runs; repeated queries reuse their vector
+    query_batching: bool = Field(True, description="batch concurrent query encodings")
+    query_batch_max: int = Field(32, ge=1, le=1024, description="queries per encoder run")
+    query_batch_window_ms: float = Field(
+        0.0, ge=0.0, le=100.0, description="wait this long for company when idle (0: never)"
+    )
+    query_cache_size: int = Field(1024, ge=0, description="query vectors kept (LRU); 0 = off")
 
     _split_lists = field_validator("api_keys", "cors_origins", mode="before")(_split_csv)
 

@@ -98,7 +98,8 @@ def cache_key(model_name: str, model_dir: Path) -> str:
 
 
 class OnnxQueryEncoder:
-    """One text at a time through ONNX Runtime; output L2-normalised float32 like torch's."""
+    """Texts through ONNX Runtime, one (``encode``) or a batch (``encode_batch``) at a time;
+    output L2-normalised float32 like torch's."""
 
     def __init__(
         self, model_path: Path, tokenizer_path: Path, pooling: str, max_length: int
@@ -117,6 +118,38 @@ class OnnxQueryEncoder:
         self._tok.enable_truncation(max_length)
         self.pooling = pooling
         self.max_length = max_length
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray:
+        """Several texts in one run, padded to the longest: ``(len(texts), dim)`` float32.
+
+        Padding is masked out of attention and pooling, so each row matches ``encode`` of
+        the same text (to ~1e-7: the matrix kernels block a bigger batch differently). One
+        run of n short texts costs about half of n single runs on a CPU.
+        """
+        if len(texts) == 1:
+            return self.encode(texts[0])[None, :]
+        encs = self._tok.encode_batch(texts)
+        width = max(1, max(len(e.ids) for e in encs))
+        ids = np.zeros((len(encs), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        types = np.zeros_like(ids)
+        for row, enc in enumerate(encs):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = enc.attention_mask
+            types[row, :n] = enc.type_ids
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = types
+        hidden = self._session.run(None, feeds)[0]  # (batch, seq, dim)
+        if self.pooling == "cls":
+            vecs = hidden[:, 0, :]
+        else:
+            m = mask[:, :, None].astype(hidden.dtype)
+            vecs = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        vecs = vecs.astype(np.float32)
+        norms = np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return np.ascontiguousarray(vecs / norms, dtype=np.float32)
 
     def encode(self, text: str) -> np.ndarray:
         enc = self._tok.encode(text)
