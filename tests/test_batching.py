@@ -329,3 +329,59 @@ def test_batching_and_cache_can_be_turned_off(parts: tuple[Any, ...]) -> None:
         assert app.state.services.embedder is emb
         assert client.get("/search", params={"q": "release"}).status_code == 200
     store.close()
+
+
+# -- dense queries sharing Chroma calls -------------------------------------------------------
+
+
+class GatedCollection:
+    """Chroma's collection, with its ``query`` calls recorded and held at a gate."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.calls: list[tuple[int, int]] = []  # (vectors, n_results) per Chroma query
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def query(self, **kwargs: Any) -> Any:
+        self.calls.append((len(kwargs["query_embeddings"]), kwargs["n_results"]))
+        self.entered.set()
+        assert self.gate.wait(60)
+        return self._inner.query(**kwargs)
+
+
+def test_concurrent_dense_queries_share_chroma_calls(parts: tuple[Any, ...]) -> None:
+    emb, store, _ = parts
+    texts = ["deploy runbook", "release notes", "holiday calendar", "upload error", "ledger"]
+    vecs = [emb.embed_query(t) for t in texts]
+    ks = [3, 5, 3, 5, 3]
+    alone = [store.query_ids(v, k) for v, k in zip(vecs, ks, strict=True)]
+    store.batch_queries(max_batch=32)
+    col = GatedCollection(store._col)
+    store._col = col
+    got: dict[int, Any] = {}
+
+    def ask(i: int) -> None:
+        got[i] = store.query_ids(vecs[i], ks[i])
+
+    col.gate.clear()
+    first = threading.Thread(target=ask, args=(0,))
+    first.start()
+    assert col.entered.wait(30)
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(1, len(texts))]
+    for t in threads:
+        t.start()
+    _wait_for(lambda: store._ids_batcher.waiting == len(texts) - 1, "the queries to queue")
+    col.gate.set()
+    for t in [first, *threads]:
+        t.join(30)
+    # the first alone; then one Chroma query per distinct k for the four that waited
+    assert col.calls[0] == (1, 3)
+    assert sorted(col.calls[1:]) == [(2, 3), (2, 5)]
+    for i in range(len(texts)):
+        assert got[i] == alone[i]
+    store.close()

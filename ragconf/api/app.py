@@ -195,6 +195,9 @@ def open_services(
         store = runtime.open_store(
             settings, model_name=embedder.model_name, dimension=embedder.dimension
         )
+    batch_queries = getattr(store, "batch_queries", None)
+    if settings.query_batching and callable(batch_queries):
+        batch_queries(settings.query_batch_max)  # concurrent dense queries share Chroma calls
     load: Callable[[], LexicalIndex] | None = None
     if lexical is None:
         model_name = embedder.model_name
