@@ -297,8 +297,8 @@ def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
     env: dict[str, str] = {}
     for item in filter(None, (x.strip() for x in rest.split(","))):
         var, eq, value = item.partition("=")
-        if not eq or not var.startswith("RAGCONF_"):
-            raise SystemExit(f"--variant {spec!r}: {item!r} is not RAGCONF_VAR=VALUE")
+        if not eq or not var.isidentifier():
+            raise SystemExit(f"--variant {spec!r}: {item!r} is not VAR=VALUE")
         env[var] = value
     return name, env
 

@@ -109,6 +109,11 @@ class OnnxQueryEncoder:
 
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
+        # ORT's worker threads busy-wait between ops by default: on a small machine that
+        # doubles a query's CPU cost and takes the core the rest of the search needs
+        # (measured: 10 -> 5 ms CPU per single query, 13 -> 9 ms per served request)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(model_path), sess_options=opts, providers=["CPUExecutionProvider"]
         )
