@@ -166,7 +166,13 @@ def make_snippet(query: str, chunk_text: str, *, max_chars: int = 300) -> Snippe
     to the earlier, then the shorter window.
     A sentence longer than ``max_chars`` is cut at a word boundary around its first match.
     """
-    terms = _query_terms(query)
+    return _snippet(_query_terms(query), chunk_text, max_chars)
+
+
+@lru_cache(maxsize=8192)
+def _snippet(terms: frozenset[str], chunk_text: str, max_chars: int) -> Snippet:
+    # a function of the query's terms and the chunk only: a repeated (or reworded) query
+    # showing the same chunk reuses it (Snippet is frozen, so sharing it is safe)
     sentences, stems = _analysed(chunk_text)
     if not sentences:
         return Snippet("", "", 0)
