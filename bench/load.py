@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ from urllib.parse import urlencode
 
 from _common import free_port, machine_info, stderr_log
 from _rawhttp import RawConnection, split_url
+from _variants import cpu_seconds, median_of, parse_variant
 
 QUERIES = [
     "how do I roll back a failed deployment",
@@ -211,17 +211,6 @@ async def run_load(
 _log = stderr_log("load")
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of process ``pid`` so far, all threads (Linux /proc)."""
-    if not pid:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def build_demo(data_dir: Path, model: str | None) -> dict[str, Any]:
     """Sync the simulator's demo site into ``data_dir`` with the real model."""
     from pydantic import SecretStr
@@ -289,20 +278,6 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 
     raise SystemExit(f"{url} did not become ready in {timeout:.0f} s")
 
 
-def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
-    """``NAME:VAR=VALUE,VAR=VALUE`` -> (NAME, {VAR: VALUE}); ``NAME:`` = the defaults."""
-    name, sep, rest = spec.partition(":")
-    if not sep or not name:
-        raise SystemExit(f"--variant {spec!r}: use NAME:VAR=VALUE,VAR=VALUE (or NAME:)")
-    env: dict[str, str] = {}
-    for item in filter(None, (x.strip() for x in rest.split(","))):
-        var, eq, value = item.partition("=")
-        if not eq or not var.isidentifier():
-            raise SystemExit(f"--variant {spec!r}: {item!r} is not VAR=VALUE")
-        env[var] = value
-    return name, env
-
-
 def serve_and_load(
     args: argparse.Namespace, extra_env: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -337,21 +312,6 @@ def serve_and_load(
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-
-
-def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = (
-        "requests_per_s",
-        "p50_ms",
-        "p90_ms",
-        "p99_ms",
-        "max_ms",
-        "server_cpu_ms_per_request",
-        "client_cpu_ms_per_request",
-    )
-    out: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k in keys}
-    out["errors"] = sum(r["errors"] for r in runs)
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
