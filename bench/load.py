@@ -7,8 +7,11 @@
 Without ``--url`` the bench builds what it measures: the simulator's demo site, synced with
 the real model (the bundled all-MiniLM-L6-v2, or ``--model``) into a temporary data
 directory, served by ``ragconf serve`` in a subprocess (uvicorn, the production path: ONNX
-query encoder, one process). The clients run in this process on one asyncio loop (httpx,
-one keep-alive connection each), so the client side costs little CPU next to the server.
+query encoder, one process). The clients run in this process on one asyncio loop, one
+keep-alive connection each, through a minimal HTTP/1.1 client (``bench/_rawhttp.py``;
+``--client httpx`` for httpx, which costs ~4-5 ms CPU per request on the same cores).
+``server_cpu_ms_per_request`` / ``client_cpu_ms_per_request`` are the CPU time each side
+spent per request during the measured window (steadier than requests/s on a busy machine).
 Each client sends the next of a fixed list of natural-language questions, with a few
 filters mixed in, as fast as answers come back. A warm-up (``--warmup`` s) precedes the
 measured window.
@@ -16,6 +19,16 @@ measured window.
 Prints ONE JSON object: requests, requests_per_s, latency p50/p90/p99/max (ms, client
 side), errors (non-200 answers and transport failures, by kind), the index size and the
 machine. Exit status 1 when any request failed.
+
+Comparing server settings on a busy machine: ``--variant NAME:VAR=VALUE,VAR=VALUE``
+(repeatable) serves the same demo index once per variant, ``--rounds`` times in turn
+(A B A B …), so every variant sees the same background load; the JSON then holds
+``variants``: NAME -> the runs and their medians. ``--unique-queries`` appends a
+request number to every question, so no two requests ask the same thing (the query-vector
+cache cannot help; every request is encoded).
+
+    .venv/bin/python bench/load.py --rounds 3 --duration 15 \
+        --variant off:RAGCONF_QUERY_BATCHING=false,RAGCONF_QUERY_CACHE_SIZE=0 --variant on:
 """
 
 from __future__ import annotations
@@ -29,10 +42,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from _common import free_port, machine_info, stderr_log
+from _rawhttp import RawConnection, split_url
+from _variants import cpu_seconds, median_of, parse_variant
 
 QUERIES = [
     "how do I roll back a failed deployment",
@@ -63,23 +80,32 @@ def percentile(sorted_ms: list[float], q: float) -> float:
 
 
 async def client_loop(
-    n: int, client: Any, stop_at: float, measure_from: float, out: dict[str, Any], k: int
+    n: int,
+    get: Callable[[dict[str, str]], Awaitable[tuple[int, bytes]]],
+    stop_at: float,
+    measure_from: float,
+    out: dict[str, Any],
+    k: int,
+    unique: bool = False,
 ) -> None:
-    import httpx
-
     i = n  # clients start at different questions
     while True:
         now = time.perf_counter()
         if now >= stop_at:
             return
-        params = {"q": QUERIES[i % len(QUERIES)], "k": str(k), **FILTERS[i % len(FILTERS)]}
+        q = QUERIES[i % len(QUERIES)]
+        if unique:
+            out["sent"] += 1
+            q = f"{q} {out['sent']}"
+        params = {"q": q, "k": str(k), **FILTERS[i % len(FILTERS)]}
         i += 1
         t0 = time.perf_counter()
         try:
-            r = await client.get("/search", params=params)
-            ok = r.status_code == 200 and "results" in r.json()
-            kind = "ok" if ok else f"http_{r.status_code}"
-        except httpx.HTTPError as exc:
+            status, body = await get(params)
+            # a whole JSON answer with results (cheaper than parsing ~10 KB of JSON)
+            ok = status == 200 and body.startswith(b"{") and b'"results":' in body
+            kind = "ok" if ok else f"http_{status}"
+        except Exception as exc:  # transport failures are counted by kind, not raised
             kind = type(exc).__name__
         elapsed = (time.perf_counter() - t0) * 1000
         if t0 < measure_from:
@@ -89,25 +115,76 @@ async def client_loop(
             out["latencies"].append(elapsed)
 
 
+def httpx_getter(client: Any) -> Callable[[dict[str, str]], Awaitable[tuple[int, bytes]]]:
+    async def get(params: dict[str, str]) -> tuple[int, bytes]:
+        r = await client.get("/search", params=params)
+        return r.status_code, r.content
+
+    return get
+
+
+def raw_getter(
+    url: str, headers: dict[str, str]
+) -> tuple[Callable[[dict[str, str]], Awaitable[tuple[int, bytes]]], RawConnection]:
+    conn = RawConnection(*split_url(url), headers=headers)
+
+    async def get(params: dict[str, str]) -> tuple[int, bytes]:
+        return await conn.get("/search?" + urlencode(params))
+
+    return get, conn
+
+
 async def run_load(
-    url: str, clients: int, duration: float, warmup: float, k: int, api_key: str | None
+    url: str,
+    clients: int,
+    duration: float,
+    warmup: float,
+    k: int,
+    api_key: str | None,
+    unique: bool = False,
+    server_pid: int | None = None,
+    client_kind: str = "raw",
 ) -> dict[str, Any]:
     import httpx
 
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    out: dict[str, Any] = {"status": Counter(), "latencies": []}
+    out: dict[str, Any] = {"status": Counter(), "latencies": [], "sent": 0}
+    conns: list[RawConnection] = []
     async with httpx.AsyncClient(
         base_url=url, headers=headers, limits=limits, timeout=60.0
     ) as client:
+        getters = []
+        for _ in range(clients):
+            if client_kind == "httpx":
+                getters.append(httpx_getter(client))
+            else:
+                get, conn = raw_getter(url, headers)
+                getters.append(get)
+                conns.append(conn)
         start = time.perf_counter()
         measure_from = start + warmup
         stop_at = measure_from + duration
+        cpu: dict[str, float] = {}
+
+        async def snapshot_cpu() -> None:
+            await asyncio.sleep(max(measure_from - time.perf_counter(), 0))
+            cpu["server"] = cpu_seconds(server_pid)
+            cpu["client"] = time.process_time()
+
         await asyncio.gather(
-            *(client_loop(n, client, stop_at, measure_from, out, k) for n in range(clients))
+            snapshot_cpu(),
+            *(
+                client_loop(n, getters[n], stop_at, measure_from, out, k, unique)
+                for n in range(clients)
+            ),
         )
         # requests still running at stop_at finish late; the window is what was measured
         measured = max(time.perf_counter() - measure_from, 1e-9)
+        server_cpu = cpu_seconds(server_pid) - cpu["server"]
+        client_cpu = time.process_time() - cpu["client"]
+        for conn in conns:
+            await conn.close()
     lat = sorted(out["latencies"])
     status: Counter[str] = out["status"]
     errors = {kind: n for kind, n in status.items() if kind != "ok"}
@@ -122,6 +199,12 @@ async def run_load(
         "errors": sum(errors.values()),
         "errors_by_kind": errors,
         "measured_s": round(measured, 2),
+        # CPU per request is steadier than requests/s on a shared machine: it does not
+        # depend on how much of the CPUs other processes took meanwhile
+        "server_cpu_ms_per_request": (
+            round(server_cpu * 1000 / total, 3) if server_pid and total else None
+        ),
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / total, 3) if total else None,
     }
 
 
@@ -161,8 +244,11 @@ def build_demo(data_dir: Path, model: str | None) -> dict[str, Any]:
     return info
 
 
-def serve(data_dir: Path, model: str | None, port: int) -> subprocess.Popen[bytes]:
+def serve(
+    data_dir: Path, model: str | None, port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGCONF_")}
+    env.update(extra_env or {})
     env["RAGCONF_DATA_DIR"] = str(data_dir)
     if model:
         env["RAGCONF_EMBED_MODEL"] = model
@@ -192,6 +278,42 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float = 
     raise SystemExit(f"{url} did not become ready in {timeout:.0f} s")
 
 
+def serve_and_load(
+    args: argparse.Namespace, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One server on the demo index (or ``--url``), loaded for ``--duration`` seconds."""
+    proc = None
+    url = args.url
+    try:
+        if url is None:
+            port = free_port()
+            proc = serve(args.data_dir, args.model, port, extra_env)
+            url = f"http://127.0.0.1:{port}"
+        url = url.rstrip("/")
+        wait_ready(url, proc)
+        _log(f"{args.clients} clients for {args.duration:.0f} s against {url}/search …")
+        return asyncio.run(
+            run_load(
+                url,
+                args.clients,
+                args.duration,
+                args.warmup,
+                args.k,
+                args.api_key,
+                args.unique_queries,
+                proc.pid if proc is not None else None,
+                args.client,
+            )
+        )
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--url", help="a running ragconf server (default: build and serve the demo)")
@@ -202,49 +324,69 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-k", type=int, default=10)
     p.add_argument("--model", default=None, help="embedding model (default: the bundled one)")
     p.add_argument("--data-dir", type=Path, default=None, help="keep the demo index here")
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:VAR=VALUE,…",
+        help="server settings to compare (repeatable; needs the demo server, not --url)",
+    )
+    p.add_argument("--rounds", type=int, default=1, help="runs per variant, taken in turn")
+    p.add_argument(
+        "--client",
+        choices=("raw", "httpx"),
+        default="raw",
+        help="load client: raw asyncio HTTP/1.1 (cheap, default) or httpx",
+    )
+    p.add_argument(
+        "--unique-queries", action="store_true", help="no two requests ask the same question"
+    )
     args = p.parse_args(argv)
+    variants = [parse_variant(v) for v in args.variant]
+    if variants and args.url:
+        raise SystemExit("--variant starts its own servers: leave out --url")
 
-    proc = None
     index: dict[str, Any] = {}
     tmp = None
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
     try:
-        url = args.url
-        if url is None:
+        if args.url is None:
             if args.data_dir is None:
                 tmp = tempfile.TemporaryDirectory(prefix="ragconf-load-")
                 args.data_dir = Path(tmp.name)
             _log(f"syncing the demo site into {args.data_dir} …")
             index = build_demo(args.data_dir, args.model)
             _log(f"{index['chunks']} chunks in {index['sync_s']} s; starting ragconf serve …")
-            port = free_port()
-            proc = serve(args.data_dir, args.model, port)
-            url = f"http://127.0.0.1:{port}"
-        url = url.rstrip("/")
-        wait_ready(url, proc)
-        _log(f"{args.clients} clients for {args.duration:.0f} s against {url}/search …")
-        result = asyncio.run(
-            run_load(url, args.clients, args.duration, args.warmup, args.k, args.api_key)
-        )
+        if variants:
+            for r in range(args.rounds):
+                for name, env in variants:
+                    _log(f"round {r + 1}/{args.rounds}, variant {name} {env}")
+                    runs[name].append(serve_and_load(args, env))
+            result: dict[str, Any] = {
+                "variants": {
+                    name: {"median": median_of(runs[name]), "runs": runs[name], "env": env}
+                    for name, env in variants
+                },
+                "errors": sum(r["errors"] for rs in runs.values() for r in rs),
+            }
+        else:
+            result = serve_and_load(args)
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         if tmp is not None:
             tmp.cleanup()
     out = {
         "bench": "load",
         "endpoint": "GET /search",
-        "url": url if args.url else "ragconf serve (subprocess, demo index)",
+        "url": args.url or "ragconf serve (subprocess, demo index)",
         "clients": args.clients,
         "duration_s": args.duration,
+        "unique_queries": args.unique_queries,
+        "client": args.client,
         **result,
         "k": args.k,
         "corpus": "demo" if args.url is None else None,
         **({"index_" + key: value for key, value in index.items()}),
-        "machine": machine_info(),
+        "machine": machine_info(load_average=[round(x, 2) for x in os.getloadavg()]),
     }
     print(json.dumps(out))
     return 1 if result["errors"] else 0

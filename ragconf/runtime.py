@@ -134,7 +134,24 @@ def open_store(settings: Settings, *, model_name: str, dimension: int) -> Chroma
         chroma_url=settings.chroma_url,
         model_name=model_name,
         dimension=dimension,
+        **settings.chroma_options(),
     )
+
+
+def store_key(settings: Settings) -> str | None:
+    """What names the collection's server: the URL, plus tenant and database when set.
+
+    The BM25 index beside a collection is keyed by it, so two databases on one server
+    never share one (and a default setup keeps its existing path).
+    """
+    url = settings.chroma_url
+    if not url or not (settings.chroma_tenant or settings.chroma_database):
+        return url
+    from ragconf.index.store import DEFAULT_DATABASE, DEFAULT_TENANT
+
+    tenant = settings.chroma_tenant or DEFAULT_TENANT
+    database = settings.chroma_database or DEFAULT_DATABASE
+    return f"{url.rstrip('/')}|{tenant}|{database}"
 
 
 def open_lexical(settings: Settings, *, model_name: str) -> SqliteLexicalIndex:
@@ -142,7 +159,7 @@ def open_lexical(settings: Settings, *, model_name: str) -> SqliteLexicalIndex:
     from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
 
     secure_data_dir(settings.data_dir)
-    return SqliteLexicalIndex(lexical_db_path(settings.data_dir, settings.chroma_url, model_name))
+    return SqliteLexicalIndex(lexical_db_path(settings.data_dir, store_key(settings), model_name))
 
 
 def open_index(

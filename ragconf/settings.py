@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path(".ragconf"), description="embedded Chroma, BM25 and sync state")
     chroma_url: str | None = Field(None, description="Chroma server URL (else embedded)")
+    chroma_tenant: str | None = Field(None, description="Chroma tenant (server only)")
+    chroma_database: str | None = Field(None, description="Chroma database (server only)")
+    # repr=False as well as SecretStr: a printed Settings shows neither the value nor "**"
+    chroma_token: SecretStr | None = Field(None, description="Chroma auth token", repr=False)
+    chroma_token_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization", description="how the token is sent (Chroma Cloud: X-Chroma-Token)"
+    )
     embed_model: str | None = Field(default=None, description="sentence-transformers name or path")
     embed_device: str | None = Field(
         default=None, description="torch device (default: cuda if present)"
@@ -82,6 +89,13 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(default=None, description="model name sent to that API")
     llm_api_key: SecretStr | None = Field(default=None, description="its key (a secret)")
     llm_timeout_s: float = Field(default=120.0, gt=0, description="per LLM request")
+    # serving: concurrent queries share encoder runs; repeated queries reuse their vector
+    query_batching: bool = Field(True, description="batch concurrent query encodings")
+    query_batch_max: int = Field(32, ge=1, le=1024, description="queries per encoder run")
+    query_batch_window_ms: float = Field(
+        0.0, ge=0.0, le=100.0, description="wait this long for company when idle (0: never)"
+    )
+    query_cache_size: int = Field(1024, ge=0, description="query vectors kept (LRU); 0 = off")
 
     _split_lists = field_validator("api_keys", "cors_origins", mode="before")(_split_csv)
 
@@ -124,6 +138,23 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from exc
 
+    def chroma_options(self) -> dict[str, Any]:
+        """Tenant, database, token and token header for ``open_store`` (server only)."""
+        from ragconf.errors import ConfigurationError
+
+        token = self.chroma_token.get_secret_value() if self.chroma_token is not None else None
+        if not self.chroma_url and (self.chroma_tenant or self.chroma_database or token):
+            raise ConfigurationError(
+                "RAGCONF_CHROMA_TENANT, RAGCONF_CHROMA_DATABASE and RAGCONF_CHROMA_TOKEN "
+                "apply to a Chroma server: set RAGCONF_CHROMA_URL too (or unset them)"
+            )
+        return {
+            "tenant": self.chroma_tenant,
+            "database": self.chroma_database,
+            "token": token or None,
+            "token_header": self.chroma_token_header,
+        }
+
     @property
     def configured(self) -> bool:
         return bool(self.confluence_url)
@@ -148,7 +179,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Secret strings that must never appear in output (used by log redaction)."""
         out = [k for k in self.api_keys if k]
-        for s in (self.confluence_token, self.confluence_auth, self.llm_api_key):
+        for s in (self.confluence_token, self.confluence_auth, self.llm_api_key, self.chroma_token):
             if s is not None and s.get_secret_value():
                 out.append(s.get_secret_value())
         auth = None

@@ -184,10 +184,24 @@ def open_services(
     if embedder is None:
         embedder = _make_embedder(settings)
     embedder.warm_up()
+    if settings.query_batching or settings.query_cache_size:
+        from ragconf.index.batching import BatchingEmbedder
+
+        # concurrent searches share encoder runs (see ragconf.index.batching)
+        embedder = BatchingEmbedder(
+            embedder,
+            batching=settings.query_batching,
+            max_batch=settings.query_batch_max,
+            window_ms=settings.query_batch_window_ms,
+            cache_size=settings.query_cache_size,
+        )
     if store is None:
         store = runtime.open_store(
             settings, model_name=embedder.model_name, dimension=embedder.dimension
         )
+    batch_queries = getattr(store, "batch_queries", None)
+    if settings.query_batching and callable(batch_queries):
+        batch_queries(settings.query_batch_max)  # concurrent dense queries share Chroma calls
     load: Callable[[], LexicalIndex] | None = None
     if lexical is None:
         model_name = embedder.model_name

@@ -181,6 +181,27 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vec, dtype=np.float32)
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several queries in one encoder call, ``(len(texts), dim)``; row i is what
+        ``embed_query(texts[i])`` gives (within ~1e-7). The batching embedder calls this."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        self.warm_up()
+        with self._lock:
+            self.query_count += len(texts)
+        if self._onnx is not None:
+            return self._onnx.encode_batch([self.query_prefix + t for t in texts])  # type: ignore[no-any-return]
+        vecs = self._model().encode(
+            texts,
+            batch_size=max(len(texts), 1),
+            prompt=self.query_prefix or None,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
     # -- loading ---------------------------------------------------------------------------
 
     def _model(self) -> Any:
@@ -300,6 +321,13 @@ class HashEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         self.query_count += 1
         return self._vector(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.query_count += len(texts)
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._vector(text)
+        return out
 
     def _vector(self, text: str) -> np.ndarray:
         words = [w.lower() for w in self._WORD.findall(text)]

@@ -30,10 +30,14 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(params=["hash", "real"])
+@pytest.fixture(params=["hash", "batching", "real"])
 def embedder(request: pytest.FixtureRequest) -> Embedder:
     if request.param == "hash":
         return HashEmbedder(dimension=64)
+    if request.param == "batching":  # the API's wrapper (micro-batching + vector cache)
+        from ragconf.index.batching import BatchingEmbedder
+
+        return BatchingEmbedder(HashEmbedder(dimension=64))
     return request.getfixturevalue("real_embedder")
 
 

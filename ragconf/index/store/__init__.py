@@ -8,9 +8,19 @@
 This package is the only place that imports chromadb (an import-linter contract says so).
 Chroma's columnar answers become ragconf's own ``Hit`` / ``StoredChunk`` objects here and
 nowhere else: ``_chroma`` holds the adapter, ``_meta`` the metadata encoding, manifests and
-stats, ``_query`` the search strategy (``query`` / ``query_ids``).
+stats, ``_query`` the search strategy (``query`` / ``query_ids``), ``_client`` the server
+client (tenant, database, token).
 """
 
 from ragconf.index.store._chroma import DEFAULT_HNSW, ChromaStore, collection_name, open_store
+from ragconf.index.store._client import DEFAULT_DATABASE, DEFAULT_TENANT, TOKEN_HEADERS
 
-__all__ = ["DEFAULT_HNSW", "ChromaStore", "collection_name", "open_store"]
+__all__ = [
+    "DEFAULT_DATABASE",
+    "DEFAULT_HNSW",
+    "DEFAULT_TENANT",
+    "TOKEN_HEADERS",
+    "ChromaStore",
+    "collection_name",
+    "open_store",
+]

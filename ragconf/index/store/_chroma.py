@@ -1,5 +1,4 @@
-"""ChromaStore, the adapter between ragconf and Chroma (see ``ragconf.index.store``).
-"""
+"""ChromaStore, the adapter between ragconf and Chroma (see ``ragconf.index.store``)."""
 
 from __future__ import annotations
 
@@ -21,7 +20,6 @@ from ragconf.index.store._meta import (
     collection_name,
     manifest_from,
     metadata_updates,
-    server_address,
     stats_from,
     stored_chunks,
     to_chroma_metadata,
@@ -53,29 +51,28 @@ def open_store(
     dimension: int,
     max_batch_size: int | None = None,
     hnsw: dict[str, Any] | None = None,
+    tenant: str | None = None,
+    database: str | None = None,
+    token: str | None = None,
+    token_header: str = "Authorization",
     **options: Any,
 ) -> ChromaStore:
     """Embedded Chroma under ``data_dir/"chroma"``, or the Chroma server at ``chroma_url``.
 
-    ``options`` go to ChromaStore (``filter_strategy``, ``oversample``, ``max_candidates``).
+    ``tenant``, ``database`` and ``token`` (sent in ``token_header``) apply to a server
+    only. ``options`` go to ChromaStore (``filter_strategy``, ``oversample``,
+    ``max_candidates``).
     """
     import chromadb
     from chromadb.config import Settings
 
     settings = Settings(anonymized_telemetry=False, allow_reset=False)
     if chroma_url:
-        host, port, ssl, location = server_address(chroma_url)
-        try:
-            client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
-            client.heartbeat()
-        except Exception as exc:
-            raise StoreError(
-                f"cannot reach the Chroma server at {location}: {exc}",
-                hint=(
-                    "start it (`chroma run --path ./chroma-data --port 8000`), fix "
-                    "RAGCONF_CHROMA_URL, or unset it to use the embedded store"
-                ),
-            ) from exc
+        from ragconf.index.store._client import server_client
+
+        client, location = server_client(
+            chroma_url, tenant=tenant, database=database, token=token, token_header=token_header
+        )
     else:
         path = Path(data_dir).expanduser().resolve() / "chroma"
         location = f"embedded:{path}"
