@@ -223,7 +223,7 @@ def _invalid_setting(exc: ValidationError, explicit: dict[str, Any]) -> Configur
             msg += f' (write it as a quoted string: {field} = "…")'
         parts.append(f"{_where(field, explicit)}: {msg}")
     # one line, no value: the input may be a secret
-    return ConfigurationError("invalid setting " + "; ".join(parts), hint="")
+    return ConfigurationError("invalid value for " + "; ".join(parts), hint="")
 
 
 def _bad_toml(exc: tomllib.TOMLDecodeError, path: Path | None = None) -> ConfigurationError:

@@ -259,5 +259,5 @@ def test_tenant_settings_need_a_server_and_the_token_stays_secret() -> None:
     assert TOKEN in s.secrets()  # the CLI's log redaction masks it
     assert TOKEN not in repr(s) and TOKEN not in str(s.model_dump())
     assert s.chroma_options()["token"] == TOKEN
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):  # a bad value is one line naming the setting
         Settings(chroma_token_header="Cookie")  # type: ignore[arg-type]

@@ -13,12 +13,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ragconf.api.deps import PermissionScope, Services
-from ragconf.api.schemas import parse_updated_after, split_multi
 from ragconf.errors import InvalidQueryError, NotFoundError
-from ragconf.index.types import CONTENT_TYPES, SearchFilters
+from ragconf.index.types import SearchFilters
 from ragconf.search._snippets import body_of
 
-__all__ = ["MAX_DOCUMENT_CHARS", "fetch_document", "list_spaces", "make_filters", "search"]
+__all__ = ["MAX_DOCUMENT_CHARS", "fetch_document", "list_spaces", "search"]
 
 #: fetch_document returns at most this much text (an agent's context is finite too)
 MAX_DOCUMENT_CHARS = 60_000
@@ -28,31 +27,6 @@ _BLOG = re.compile(r"/blog/(?:\d{4}/\d{2}/\d{2}/)?(\d+)(?:/|$)")
 _CUSTOM = re.compile(r"/customcontent/(\d+)(?:/|$)")
 _ATTACHMENT = re.compile(r"\b(att\d+)\b")
 _ID = re.compile(r"^(?:att)?\d{1,20}$")
-
-
-def make_filters(
-    space: list[str] | str | None = None,
-    label: list[str] | str | None = None,
-    type: list[str] | str | None = None,
-    updated_after: str | None = None,
-) -> SearchFilters:
-    """Tool arguments -> SearchFilters, with the API's messages for bad values."""
-    types = split_multi(type)
-    bad = [t for t in types if t not in CONTENT_TYPES]
-    if bad:
-        raise InvalidQueryError(
-            f"unknown content type {bad[0]!r}", hint=f"use one of {', '.join(CONTENT_TYPES)}"
-        )
-    try:
-        after = parse_updated_after(updated_after)
-    except ValueError as exc:
-        raise InvalidQueryError(str(exc)) from None
-    return SearchFilters(
-        space_keys=tuple(split_multi(space)),
-        labels=tuple(split_multi(label)),
-        content_types=tuple(types),
-        updated_after=after,
-    )
 
 
 def search(

@@ -27,6 +27,7 @@ from pydantic import Field
 from ragconf import __version__
 from ragconf.api import _tools
 from ragconf.api.deps import PermissionScope, Services
+from ragconf.api.schemas import search_filters
 from ragconf.errors import RagconfError
 from ragconf.search.answer import DEFAULT_ANSWER_TOKENS, MAX_ANSWER_TOKENS
 from ragconf.search.context import MAX_CONTEXT_K, MAX_CONTEXT_TOKENS, MIN_CONTEXT_TOKENS
@@ -106,9 +107,10 @@ def build_mcp_server(
         label: Filter = None,
         type: Filter = None,
         updated_after: After = None,
+        ancestor: Filter = None,
     ) -> dict[str, Any]:
         def go() -> dict[str, Any]:
-            filters = _tools.make_filters(space, label, type, updated_after)
+            filters = search_filters(space, label, type, updated_after, ancestor)
             return _tools.search(services(), scope(ctx), query, k, filters)
 
         return run(go)
@@ -139,6 +141,7 @@ def build_mcp_server(
             label: Filter = None,
             type: Filter = None,
             updated_after: After = None,
+            ancestor: Filter = None,
             max_tokens: Annotated[
                 int, Field(ge=1, le=MAX_ANSWER_TOKENS, description="longest answer (tokens)")
             ] = DEFAULT_ANSWER_TOKENS,
@@ -152,7 +155,7 @@ def build_mcp_server(
             ] = 1500,
         ) -> dict[str, Any]:
             def go() -> dict[str, Any]:
-                filters = _tools.make_filters(space, label, type, updated_after)
+                filters = search_filters(space, label, type, updated_after, ancestor)
                 sc = scope(ctx)
                 prepared = prepare(
                     services().retriever,

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from ragconf.errors import InvalidQueryError
 from ragconf.index.types import CONTENT_TYPES, SearchFilters
 from ragconf.search.context import MAX_CONTEXT_K, MAX_CONTEXT_TOKENS, MIN_CONTEXT_TOKENS
 from ragconf.search.retrieve import MAX_K, MAX_QUERY_CHARS
@@ -27,6 +28,7 @@ __all__ = [
     "SectionItem",
     "StatsResponse",
     "parse_updated_after",
+    "search_filters",
     "split_multi",
 ]
 
@@ -69,6 +71,42 @@ def parse_updated_after(value: str | date | datetime | None) -> datetime | None:
                 f"2024-05-01T12:00:00Z), got {value!r}"
             ) from exc
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+
+def search_filters(
+    space: list[str] | str | None = None,
+    label: list[str] | str | None = None,
+    type: list[str] | str | None = None,
+    updated_after: str | None = None,
+    ancestor: list[str] | str | None = None,
+) -> SearchFilters:
+    """Filters given as text (the CLI's options, an MCP tool's arguments) -> SearchFilters,
+    checked like the HTTP API's: a bad value is an InvalidQueryError that says which."""
+    types = split_multi(type)
+    bad = [t for t in types if t not in CONTENT_TYPES]
+    if bad:
+        raise InvalidQueryError(
+            f"unknown content type {bad[0]!r}", hint=f"use one of {', '.join(CONTENT_TYPES)}"
+        )
+    nodes = split_multi(ancestor)
+    bad = [a for a in nodes if not _NODE_ID.fullmatch(a)]
+    if bad:
+        raise InvalidQueryError(
+            f"ancestor must be a page or folder id (digits), got {bad[0]!r}",
+            hint="find ids with `ragconf tree --space KEY`",
+        )
+    try:
+        after = parse_updated_after(updated_after)
+    except ValueError as exc:
+        raise InvalidQueryError(str(exc)) from None
+    return SearchFilters(
+        space_keys=tuple(split_multi(space)),
+        labels=tuple(split_multi(label)),
+        content_types=tuple(types),
+        updated_after=after,
+        ancestors=tuple(nodes),
+    )
 
 
 class _Strict(BaseModel):

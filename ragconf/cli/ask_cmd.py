@@ -34,7 +34,7 @@ def ask(
     Passages are retrieved and packed as for /context; the answer cites them as [n] and
     lists them below. Runs with the service account's view (no per-reader permissions).
     """
-    from ragconf.api._tools import make_filters
+    from ragconf.api.schemas import search_filters
     from ragconf.search.answer import (
         AnswerStream,
         LLMNotConfiguredError,
@@ -47,7 +47,7 @@ def ask(
     settings = get_settings()
     if not settings.llm_url:
         raise LLMNotConfiguredError("`ragconf ask` needs an LLM and none is configured")
-    filters = make_filters(space, label, type_, updated_after)
+    filters = search_filters(space, label, type_, updated_after)
     validate_context(k, 1500)  # fail fast, before the model loads
     validate_query(question, 1)
     llm = _llm(settings)

@@ -11,13 +11,6 @@ from ragconf.cli._output import emit_json, get_settings
 __all__ = ["search"]
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
-    out: list[str] = []
-    for v in values or []:
-        out.extend(x.strip() for x in v.split(",") if x.strip())
-    return tuple(out)
-
-
 def search(
     question: str = typer.Argument(..., help="What to look for, in plain words."),
     space: list[str] = typer.Option(None, "--space", "-s", help="Space key (repeatable)."),
@@ -46,36 +39,11 @@ def search(
 
     Uses the demo's index (<data dir>/demo) when it is the only one.
     """
-    from ragconf.api.schemas import parse_updated_after
-    from ragconf.errors import InvalidQueryError
-    from ragconf.index.types import CONTENT_TYPES, SearchFilters
+    from ragconf.api.schemas import search_filters
     from ragconf.search.retrieve import validate_query
 
-    types = _split(type_)
-    bad = [t for t in types if t not in CONTENT_TYPES]
-    if bad:
-        raise InvalidQueryError(
-            f"unknown content type {bad[0]!r}", hint=f"use one of {', '.join(CONTENT_TYPES)}"
-        )
-    try:
-        after = parse_updated_after(updated_after)
-    except ValueError as exc:
-        raise InvalidQueryError(str(exc)) from None
+    filters = search_filters(space, label, type_, updated_after, ancestor)
     validate_query(question, k, mode)  # fail fast, before the model loads
-    below = _split(ancestor)
-    bad = [a for a in below if not a.isdigit()]
-    if bad:
-        raise InvalidQueryError(
-            f"--ancestor must be a page or folder id (digits), got {bad[0]!r}",
-            hint="find ids with `ragconf tree --space KEY`",
-        )
-    filters = SearchFilters(
-        space_keys=_split(space),
-        labels=_split(label),
-        content_types=types,
-        updated_after=after,
-        ancestors=below,
-    )
     retriever = _open_retriever()
     res = retriever.search(question, k=k, filters=filters, mode=mode)
     if as_json:
