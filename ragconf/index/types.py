@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias, TypedDict, runtime_checkable
 
 import numpy as np
@@ -309,6 +310,11 @@ class LexicalIndex(Protocol):
     @property
     def stamp(self) -> str | None:
         """The identity of the saved contents; the sync records it for other hosts."""
+        ...
+
+    @property
+    def path(self) -> Path:
+        """Where the index lives on this host (a file, or a folder of versions)."""
         ...
 
     def __len__(self) -> int: ...

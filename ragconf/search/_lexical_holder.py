@@ -26,43 +26,46 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-from ragconf.index.types import LexicalIndex
+from ragconf.errors import StoreError
+from ragconf.index.types import LexicalIndex, Metadata
 
 __all__ = ["LexicalHolder", "disk_version", "lexical_stamp", "store_stamp"]
 
 log = logging.getLogger(__name__)
 
 
-def lexical_stamp(lexical: Any) -> str | None:
-    """The stamp a BM25 index was saved with (None when unknown)."""
-    stamp = getattr(lexical, "stamp", None)
-    if callable(stamp):
-        stamp = stamp()
+class StampSource(Protocol):
+    """What the holder reads from the store: its collection metadata (``VectorStore``)."""
+
+    def get_meta(self) -> Metadata: ...
+
+
+def lexical_stamp(lexical: LexicalIndex) -> str | None:
+    """The stamp a lexical index was saved with (None when unknown)."""
+    stamp = lexical.stamp
     return str(stamp) if stamp else None
 
 
-def disk_version(lexical: Any) -> str | None:
-    """The version folder the index on disk names as current (None if unknown)."""
-    path = getattr(lexical, "path", None)
-    if path is None:
+def disk_version(lexical: LexicalIndex) -> str | None:
+    """The version folder a rebuilding index on disk names as current (None if unknown,
+    and for an index that updates in place)."""
+    if lexical.capabilities.shared:
         return None
     try:
-        return (Path(path) / "CURRENT").read_text(encoding="utf-8").strip() or None
+        return (lexical.path / "CURRENT").read_text(encoding="utf-8").strip() or None
     except (OSError, ValueError):
         return None
 
 
-def store_stamp(store: Any) -> str | None:
+def store_stamp(store: StampSource | None) -> str | None:
     """The lexical stamp the store's last sync recorded (None when unknown)."""
-    get_meta = getattr(store, "get_meta", None)
-    if get_meta is None:
+    if store is None:
         return None
     try:
-        meta = get_meta() or {}
-    except Exception:  # a store that can't answer now must not fail the search
+        meta = store.get_meta() or {}
+    except StoreError:  # a store that can't answer now must not fail the search
         log.debug("store.get_meta failed", exc_info=True)
         return None
     stamp = meta.get("lexical_stamp")
@@ -80,7 +83,7 @@ class LexicalHolder:
         self,
         lexical: LexicalIndex,
         *,
-        store: Any = None,
+        store: StampSource | None = None,
         load: Callable[[], LexicalIndex] | None = None,
         rebuild: Callable[[], LexicalIndex] | None = None,
         check_interval_s: float = 5.0,
@@ -102,6 +105,7 @@ class LexicalHolder:
         self._pending = False
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
+        self._checking: threading.Thread | None = None
         self.reloads = 0
         self.rebuilds = 0
 
@@ -117,11 +121,29 @@ class LexicalHolder:
                     self._changed()
             except Exception:  # a locked or broken file: answer from what is held
                 log.warning("refreshing the lexical index failed", exc_info=True)
-        now = time.monotonic()
-        if now - self._last_check >= self.check_interval_s:
-            self._last_check = now
-            self.check()
+        self._maybe_check()
         return self._current
+
+    def _maybe_check(self) -> None:
+        """Every ``check_interval_s``, check for staleness in the background: asking the
+        store may cross the network, which a search must not wait for."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_check < self.check_interval_s:
+                return
+            self._last_check = now
+            if self._checking is not None and self._checking.is_alive():
+                return
+            self._checking = threading.Thread(
+                target=self._check_quietly, name="ragconf-lexical-check", daemon=True
+            )
+            self._checking.start()
+
+    def _check_quietly(self) -> None:
+        try:
+            self.check()
+        except Exception:  # a background check must never take the process down
+            log.warning("checking the lexical index for a newer version failed", exc_info=True)
 
     def _changed(self) -> None:
         if self._on_change is None:
