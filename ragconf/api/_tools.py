@@ -16,8 +16,15 @@ from ragconf.api.deps import PermissionScope, Services
 from ragconf.errors import InvalidQueryError, NotFoundError
 from ragconf.index.types import SearchFilters
 from ragconf.search._snippets import body_of
+from ragconf.search.retrieve import Retriever, SearchResult
 
-__all__ = ["MAX_DOCUMENT_CHARS", "fetch_document", "list_spaces", "search"]
+__all__ = [
+    "MAX_DOCUMENT_CHARS",
+    "fetch_document",
+    "list_spaces",
+    "scoped_search",
+    "search",
+]
 
 #: fetch_document returns at most this much text (an agent's context is finite too)
 MAX_DOCUMENT_CHARS = 60_000
@@ -29,10 +36,29 @@ _ATTACHMENT = re.compile(r"\b(att\d+)\b")
 _ID = re.compile(r"^(?:att)?\d{1,20}$")
 
 
+def scoped_search(
+    retriever: Retriever,
+    scope: PermissionScope,
+    query: str,
+    *,
+    k: int,
+    filters: SearchFilters,
+    mode: str | None = None,
+) -> SearchResult:
+    """One search within a reader's scope, as every route and tool runs it: the scope
+    narrows the filters, checks each candidate, and strikes from the breadcrumbs the
+    ancestors the reader can't open."""
+    res = retriever.search(
+        query, k=k, filters=scope.narrow(filters), mode=mode, allow=scope.allow
+    )
+    scope.redact_breadcrumbs(res.results)
+    return res
+
+
 def search(
     services: Services, scope: PermissionScope, query: str, k: int, filters: SearchFilters
 ) -> dict[str, Any]:
-    res = services.retriever.search(query, k=k, filters=scope.narrow(filters), allow=scope.allow)
+    res = scoped_search(services.retriever, scope, query, k=k, filters=filters)
     results = []
     for d in res.results:
         item = d.to_dict()

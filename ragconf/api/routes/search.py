@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from ragconf.api._tools import scoped_search
 from ragconf.api.deps import ApiKeyDep, PermissionScope, PermissionsDep, RetrieverDep
 from ragconf.api.schemas import ErrorResponse, ModeName, SearchRequest, SearchResponse
-from ragconf.search.retrieve import MAX_K, MAX_QUERY_CHARS, SearchResult
+from ragconf.search.retrieve import MAX_K, MAX_QUERY_CHARS
 
 __all__ = ["router"]
 
@@ -30,12 +31,10 @@ def run_search(
     req: SearchRequest, retriever: RetrieverDep, permissions: PermissionsDep
 ) -> SearchResponse:
     t0 = time.perf_counter()
-    filters = permissions.narrow(req.filters())
-    res: SearchResult = retriever.search(
-        req.q, k=req.k, filters=filters, mode=req.mode, allow=permissions.allow
+    res = scoped_search(
+        retriever, permissions, req.q, k=req.k, filters=req.filters(), mode=req.mode
     )
     scoped = scoped_caller(permissions)
-    permissions.redact_breadcrumbs(res.results)  # strict: hidden ancestors go unnamed
     return SearchResponse.model_validate(
         {
             "query": res.query,
