@@ -53,6 +53,9 @@ class RecordingProxy:
         self._sent: list[bytes] = []
         self._lock = threading.Lock()
         self._closed = False
+        #: every connection's two sockets: closed with the proxy (idle keep-alive
+        #: connections would otherwise outlive the test)
+        self._open: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -67,6 +70,12 @@ class RecordingProxy:
     def close(self) -> None:
         self._closed = True
         self._listener.close()
+        with self._lock:
+            conns, self._open = self._open, []
+        for s in conns:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
 
     def _accept(self) -> None:
         while not self._closed:
@@ -75,6 +84,8 @@ class RecordingProxy:
             except OSError:
                 return
             upstream = socket.create_connection(self._target)
+            with self._lock:
+                self._open += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
 
@@ -127,8 +138,13 @@ def tenancy(chroma_server: str) -> tuple[str, str]:
         )
     )
     tenant, database = f"acme-{uuid.uuid4().hex[:8]}", "confluence"
-    admin.create_tenant(tenant)
-    admin.create_database(database, tenant=tenant)
+    try:
+        admin.create_tenant(tenant)
+        admin.create_database(database, tenant=tenant)
+    finally:  # chromadb's clients never close their HTTP pool themselves (see ChromaStore.close)
+        session = getattr(getattr(admin, "_server", None), "_session", None)
+        if session is not None:
+            session.close()
     return tenant, database
 
 
