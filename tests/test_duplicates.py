@@ -6,6 +6,7 @@ the pages and files, the sync indexes them (HashEmbedder), and the real API answ
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,16 @@ def test_nothing_to_merge_changes_nothing(tmp_path: Path, indexed: dict[str, Any
     res = retriever.search("travel policy", k=3)
     assert len(res.results) == 3
     assert not any(d.places for d in res.results if d.content_type == "page")
+
+
+def test_the_sync_stores_each_files_fingerprint(indexed: dict[str, Any]) -> None:
+    # search merges on this stored digest instead of reading chunks on every query
+    ids = indexed["ids"]
+    store = indexed["store"]
+    want = {ids["hr"]: hashlib.sha256(HANDBOOK).hexdigest(),
+            ids["fin"]: hashlib.sha256(HANDBOOK).hexdigest(),
+            ids["other"]: hashlib.sha256(OTHER).hexdigest()}
+    found = store.ids_for_content(list(want))
+    for content_id, digest in want.items():
+        chunks = store.get(found[content_id])
+        assert chunks and {c.metadata["content_sha256"] for c in chunks} == {digest}

@@ -13,6 +13,7 @@ The write order per document (new chunks first, then the stale ids) is ``_write`
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Iterable
@@ -326,6 +327,11 @@ class Stages:
         chunks = finalize_chunks(doc, self.chunker.chunk(doc))
         if it.kind == COMMENT:
             chunks = anchor_chunks(chunks)
+        elif isinstance(it.obj, Attachment) and fetched.data.get(it.key) is not None:
+            # the file's own fingerprint, so search merges copies of one file without
+            # reading their chunks per query (search._duplicates)
+            digest = hashlib.sha256(fetched.data[it.key]).hexdigest()
+            chunks = [Chunk(c.id, c.text, {**c.metadata, "content_sha256": digest}) for c in chunks]
         reuse = fetched.vectors.get(it.key, {})
         vectors = [reuse.get(str(c.metadata.get("text_hash"))) for c in chunks]
         new_ids = {c.id for c in chunks}
