@@ -96,6 +96,9 @@ class Settings(BaseSettings):
         0.0, ge=0.0, le=100.0, description="wait this long for company when idle (0: never)"
     )
     query_cache_size: int = Field(1024, ge=0, description="query vectors kept (LRU); 0 = off")
+    search_concurrency: int | None = Field(
+        None, ge=1, le=256, description="searches run at once (default: 4 per CPU core)"
+    )
 
     _split_lists = field_validator("api_keys", "cors_origins", mode="before")(_split_csv)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import os
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -333,3 +334,22 @@ def test_nul_in_a_json_query_is_refused(client: TestClient) -> None:
     for path, field in (("/search", "q"), ("/context", "query")):
         r = client.post(path, json={field: "deploy\u0000"})
         assert r.status_code == 422, r.text
+
+
+@pytest.mark.parametrize(("setting", "tokens"), [(3, 3), (None, 4 * (os.cpu_count() or 1))])
+def test_searches_share_a_pool_of_their_own(
+    index: tuple[Any, Any, Any], setting: int | None, tokens: int
+) -> None:
+    # a few threads serve searches faster than FastAPI's 40 on two cores (bench/load.py),
+    # and a slow /answer cannot take them; more requests than threads just wait their turn
+    from concurrent.futures import ThreadPoolExecutor
+
+    emb, store, lexical = index
+    app = create_app(Settings(search_concurrency=setting), embedder=emb, store=store,
+                     lexical=lexical)  # fmt: skip
+    with TestClient(app) as c:
+        assert app.state.search_limiter.total_tokens == tokens
+        with ThreadPoolExecutor(12) as pool:
+            codes = list(pool.map(lambda i: c.get("/search", params={"q": f"x {i}"}), range(24)))
+        assert {r.status_code for r in codes} == {200}
+        assert app.state.search_limiter.borrowed_tokens == 0

@@ -166,3 +166,26 @@ def test_a_replica_on_another_host_copies_only_what_a_sync_changed(tmp_path: Pat
         assert replica.last_batch["chunks_written"] == len(changed)
         assert [h.metadata["content_id"] for h in replica.search("kingfisher", 3)] == [ids.restart]
         assert holder.check(wait=True) is False  # nothing new: no more work
+
+
+def test_lookup_never_serves_rows_of_an_older_generation(tmp_path: Path) -> None:
+    # lookup() keeps the rows it read per generation; a commit, in this object or in
+    # another one on the same file (another process), must show through at once
+    path = tmp_path / "lx.sqlite"
+    writer, reader = SqliteLexicalIndex(path), SqliteLexicalIndex(path)
+    first = corpus(3)
+    with writer.batch() as b:
+        b.upsert(first)
+    for lx in (writer, reader):
+        assert lx.lookup(["page:1:0"])["page:1:0"].text == first[1].text
+    edited = StoredChunk("page:1:0", "Page 1 edited rollback", {**first[1].metadata, "version": 2})
+    with writer.batch() as b:
+        b.upsert([edited])
+        b.delete(["page:2:0"])
+    for lx in (writer, reader):
+        got = lx.lookup(["page:1:0", "page:2:0"])
+        assert set(got) == {"page:1:0"}
+        assert got["page:1:0"].text == "Page 1 edited rollback"
+        assert got["page:1:0"].metadata["version"] == 2
+        got["page:1:0"].metadata["title"] = "changed by a caller"
+        assert lx.lookup(["page:1:0"])["page:1:0"].metadata["title"] == "Page 1"

@@ -16,6 +16,7 @@ route except ``/healthz``, ``/readyz`` and the docs needs ``Authorization: Beare
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -336,6 +337,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import anyio
         import anyio.to_thread
 
         # model loading and store opening block; keep them off the event loop
@@ -343,6 +345,9 @@ def create_app(
             lambda: open_services(settings, embedder=embedder, store=store, lexical=lexical)
         )
         app.state.services = services
+        app.state.search_limiter = anyio.CapacityLimiter(
+            settings.search_concurrency or 4 * (os.cpu_count() or 1)
+        )
         try:
             async with extras_lifespan(app):  # /mcp sessions, the LLM client
                 yield

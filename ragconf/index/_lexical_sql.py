@@ -41,7 +41,9 @@ __all__ = [
     "Writer",
     "connect",
     "labels_of",
+    "postings",
     "split_metadata",
+    "term_ids",
     "unpack",
 ]
 
@@ -338,3 +340,33 @@ class Writer:
 
     def _stats(self, space: int, n: int, total: int) -> None:
         self.conn.execute("UPDATE spaces SET n=n+?, total=total+? WHERE code=?", (n, total, space))
+
+
+def term_ids(conn: sqlite3.Connection, terms: list[str]) -> dict[str, int]:
+    wanted = list(dict.fromkeys(terms))
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    return dict(
+        conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", wanted).fetchall()
+    )
+
+
+def postings(
+    conn: sqlite3.Connection, term: int, codes: list[int] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, tfs) of one term, in those spaces only (None: all)."""
+    if codes is None:
+        cur = conn.execute("SELECT block, data FROM postings WHERE term=?", (term,))
+    else:
+        marks = ",".join("?" * len(codes))
+        cur = conn.execute(
+            f"SELECT block, data FROM postings WHERE term=? AND space IN ({marks})",
+            (term, *codes),
+        )
+    parts = [unpack(block, data) for block, data in cur.fetchall()]
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -34,7 +34,7 @@ import numpy as np
 
 from ragconf.index._lexical_docs import chunks_metadata, manifest
 from ragconf.index._lexical_reconcile import reconcile
-from ragconf.index._lexical_sql import FORMAT, Writer, connect, unpack
+from ragconf.index._lexical_sql import FORMAT, Writer, connect, postings, term_ids
 from ragconf.index._lexical_state import Ids, State, advance, generation, load
 from ragconf.index._lexical_text import Tokenizer, make_tokenizer
 from ragconf.index.types import (
@@ -58,6 +58,10 @@ def lexical_db_path(data_dir: Path, chroma_url: str | None, model_name: str) -> 
 
     folder = lexical_path(data_dir, chroma_url, model_name)
     return folder.with_name(folder.name + ".sqlite")
+
+
+#: at most this many rows are kept by lookup() (~1 KB each)
+_ROWS_CACHED = 20_000
 
 
 class _Batch:
@@ -115,6 +119,10 @@ class SqliteLexicalIndex:
         self._write_lock = threading.Lock()
         self._ids = Ids()
         self._loaded: State | None = None  # read on first use: a sync never needs it
+        #: rows lookup() read, as stored (text, own metadata, shared metadata), valid for
+        #: one generation: the same chunks come back query after query
+        self._rows: dict[str, tuple[str, str, str]] = {}
+        self._rows_gen = -1
         #: what the last search on this object did: query terms, postings lookups, rows read
         self.last_work: dict[str, int] = {}
 
@@ -229,8 +237,8 @@ class SqliteLexicalIndex:
         """How many chunks contain each of ``terms`` (index terms, as ``tokens`` makes them),
         over the whole index (used only by the optional PRF and field-weighting stages)."""
         with self._read() as conn:
-            ids = _term_ids(conn, list(terms))
-            return [len(_postings(conn, ids[t], None)[0]) if t in ids else 0 for t in terms]
+            ids = term_ids(conn, list(terms))
+            return [len(postings(conn, ids[t], None)[0]) if t in ids else 0 for t in terms]
 
     def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[Hit]:
         """The ``k`` best chunks by BM25 among those passing ``filters`` (score > 0 only).
@@ -244,14 +252,14 @@ class SqliteLexicalIndex:
             st = self._snapshot(conn) or self._state
             codes = st.codes(filters)
             n_docs, avgdl = st.statistics(codes)
-            ids = _term_ids(conn, terms)
+            ids = term_ids(conn, terms)
             rows_parts: list[np.ndarray] = []
             score_parts: list[np.ndarray] = []
             read: dict[int, tuple[np.ndarray, np.ndarray]] = {}
             for term in terms:  # repeated terms count again, as in bm25s
                 tid = ids.get(term, -1)
                 if tid not in read:
-                    read[tid] = _postings(conn, tid, codes)
+                    read[tid] = postings(conn, tid, codes)
                 rows, tfs = read[tid]
                 df = len(rows)
                 idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if n_docs else 0.0
@@ -292,18 +300,35 @@ class SqliteLexicalIndex:
 
     def lookup(self, ids: Sequence[str]) -> dict[str, Hit]:
         """Text and metadata of those ``ids`` this index holds (score 0.0)."""
-        out: dict[str, Hit] = {}
         wanted = list(dict.fromkeys(ids))
         with self._read() as conn:
-            for start in range(0, len(wanted), 500):
-                part = wanted[start : start + 500]
+            gen = generation(conn)
+            with self._lock:
+                if gen != self._rows_gen:
+                    self._rows, self._rows_gen = {}, gen
+                rows = self._rows  # this generation's, whatever other threads do next
+            missing = [cid for cid in wanted if cid not in rows]
+            fetched: dict[str, tuple[str, str, str]] = {}
+            for start in range(0, len(missing), 500):
+                part = missing[start : start + 500]
                 marks = ",".join("?" * len(part))
                 for cid, text, own, base in conn.execute(
                     "SELECT c.cid, c.text, c.meta, b.meta FROM chunks c "
                     f"JOIN bases b ON b.id=c.base WHERE c.cid IN ({marks})",
                     part,
                 ):
-                    out[cid] = Hit(cid, 0.0, text, {**json.loads(base), **json.loads(own)})
+                    fetched[cid] = (text, own, base)
+        if fetched:
+            with self._lock:
+                if len(rows) + len(fetched) > _ROWS_CACHED:
+                    rows.clear()
+                rows.update(fetched)
+        out: dict[str, Hit] = {}
+        for cid in wanted:
+            row = fetched.get(cid) or rows.get(cid)
+            if row is not None:  # decoded per call: callers may change what they get
+                text, own, base = row
+                out[cid] = Hit(cid, 0.0, text, {**json.loads(base), **json.loads(own)})
         return out
 
     def mask_ids(self, ids: Sequence[str], filters: SearchFilters) -> list[bool | None]:
@@ -377,32 +402,3 @@ class SqliteLexicalIndex:
             conn.close()
             self._local.conn = None
 
-
-def _term_ids(conn: sqlite3.Connection, terms: list[str]) -> dict[str, int]:
-    wanted = list(dict.fromkeys(terms))
-    if not wanted:
-        return {}
-    marks = ",".join("?" * len(wanted))
-    return dict(
-        conn.execute(f"SELECT term, id FROM terms WHERE term IN ({marks})", wanted).fetchall()
-    )
-
-
-def _postings(
-    conn: sqlite3.Connection, term: int, codes: list[int] | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, tfs) of one term, in those spaces only (None: all)."""
-    if codes is None:
-        cur = conn.execute("SELECT block, data FROM postings WHERE term=?", (term,))
-    else:
-        marks = ",".join("?" * len(codes))
-        cur = conn.execute(
-            f"SELECT block, data FROM postings WHERE term=? AND space IN ({marks})",
-            (term, *codes),
-        )
-    parts = [unpack(block, data) for block, data in cur.fetchall()]
-    if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

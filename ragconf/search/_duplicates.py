@@ -60,10 +60,12 @@ def _fingerprint(doc: DocumentResult, store: VectorStore) -> str | None:
     except (TypeError, ValueError):
         return None
     ids = [chunk_id("attachment", doc.content_id, i) for i in range(count)]
-    try:
-        chunks = {c.id: c.text for c in store.get(ids)}
-    except StoreError:  # the store can't say now: leave the result alone
-        return None
+    chunks = {c.id: c.text for c in doc.chunks}
+    if not all(i in chunks for i in ids):  # only some chunks matched: read the rest
+        try:
+            chunks = {c.id: c.text for c in store.get(ids)}
+        except StoreError:  # the store can't say now: leave the result alone
+            return None
     if len(chunks) != count:
         return None  # mid-rewrite by a sync: compare next time
     body = []
