@@ -189,3 +189,19 @@ def test_lookup_never_serves_rows_of_an_older_generation(tmp_path: Path) -> None
         assert got["page:1:0"].metadata["version"] == 2
         got["page:1:0"].metadata["title"] = "changed by a caller"
         assert lx.lookup(["page:1:0"])["page:1:0"].metadata["title"] == "Page 1"
+
+
+def test_refresh_reports_a_commit_even_when_a_search_caught_up_first(tmp_path: Path) -> None:
+    # the API reopens its vector store when refresh() says True; a concurrent search that
+    # read the new generation first must not swallow that signal (nor a first search that
+    # comes after a sync: the first refresh notes where the index stood)
+    path = tmp_path / "lx.sqlite"
+    writer, reader = SqliteLexicalIndex(path), SqliteLexicalIndex(path)
+    with writer.batch() as b:
+        b.upsert(corpus(3))
+    assert reader.refresh() is False  # where it stands: nothing to report yet
+    with writer.batch() as b:
+        b.upsert([StoredChunk("page:9:0", "Page 9 aurora", corpus(1)[0].metadata)])
+    assert [h.id for h in reader.search("aurora", 3)] == ["page:9:0"]  # caught up here
+    assert reader.refresh() is True
+    assert reader.refresh() is False

@@ -119,6 +119,7 @@ class SqliteLexicalIndex:
         self._write_lock = threading.Lock()
         self._ids = Ids()
         self._loaded: State | None = None  # read on first use: a sync never needs it
+        self._refreshed: int | None = None  # the generation the last refresh() reported
         #: rows lookup() read, as stored (text, own metadata, shared metadata), valid for
         #: one generation: the same chunks come back query after query
         self._rows: dict[str, tuple[str, str, str]] = {}
@@ -145,7 +146,7 @@ class SqliteLexicalIndex:
         if self._loaded is None:  # no state to keep: count in SQL
             with self._read() as conn:
                 return int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
-        self.refresh()
+        self._catch_up()
         return self._state.count
 
     def __repr__(self) -> str:
@@ -173,7 +174,7 @@ class SqliteLexicalIndex:
         if self._loaded is None:
             with self._read() as conn:
                 return f"{self._uid}:{generation(conn)}"
-        self.refresh()
+        self._catch_up()
         return f"{self._uid}:{self._state.gen}"
 
     def tokens(self, text: str) -> list[str]:
@@ -200,7 +201,7 @@ class SqliteLexicalIndex:
                 raise
             finally:
                 conn.close()
-        self.refresh()
+        self._catch_up()
 
     def rebuild(self, chunks: Iterable[Chunk | StoredChunk]) -> None:
         """Replace everything with ``chunks`` (one transaction)."""
@@ -219,7 +220,7 @@ class SqliteLexicalIndex:
                 raise
             finally:
                 conn.close()
-        self.refresh()
+        self._catch_up()
 
     def save(self) -> None:
         """Nothing to do: every batch is durable when it commits."""
@@ -227,11 +228,24 @@ class SqliteLexicalIndex:
     # -- reading ---------------------------------------------------------------------------
 
     def refresh(self) -> bool:
-        """Catch up with commits by this or another process; True if anything changed."""
+        """Catch up with commits by this or another process; True if the index changed
+        since the previous ``refresh()`` (the first call notes where it stands: False).
+
+        Counted from the previous call, not from what this call itself read: a concurrent
+        search may have caught up first, and the caller (the API, which reopens its vector
+        store on a change) must still hear of it.
+        """
+        self._catch_up()
+        gen = self._state.gen
+        with self._lock:
+            before, self._refreshed = self._refreshed, gen
+        return before is not None and gen != before
+
+    def _catch_up(self) -> None:
         if self._loaded is None:
-            return False  # nothing held yet: the first use reads the current generation
+            return  # nothing held yet: the first use reads the current generation
         with self._read() as conn:
-            return self._snapshot(conn) is not None
+            self._snapshot(conn)
 
     def doc_freqs(self, terms: Sequence[str]) -> list[int]:
         """How many chunks contain each of ``terms`` (index terms, as ``tokens`` makes them),

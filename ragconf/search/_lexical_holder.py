@@ -101,6 +101,10 @@ class LexicalHolder:
         #: called (in a background thread) after a commit by a sync is noticed: the API
         #: reopens an embedded vector store there, whose queries would not see it otherwise
         self._on_change = on_change
+        if on_change is not None and lexical.capabilities.shared:
+            # where the index stands now, as the store was just opened: a sync that
+            # commits before the first search must still reopen the store
+            lexical.refresh()
         self._changing: threading.Thread | None = None
         self._pending = False
         self._lock = threading.Lock()
