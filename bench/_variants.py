@@ -14,14 +14,23 @@ __all__ = ["cpu_seconds", "median_of", "parse_variant"]
 
 
 def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of process ``pid`` so far, all threads (Linux /proc)."""
+    """User + system CPU seconds of process ``pid`` and its live descendants so far, all
+    threads (Linux /proc; ``ragconf serve --workers N`` serves from child processes)."""
     if not pid:
         return 0.0
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for task in tasks:
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        total += sum(cpu_seconds(int(child)) for child in children)
+    return total
 
 
 def parse_variant(spec: str) -> tuple[str, dict[str, str]]:

@@ -245,7 +245,11 @@ def build_demo(data_dir: Path, model: str | None) -> dict[str, Any]:
 
 
 def serve(
-    data_dir: Path, model: str | None, port: int, extra_env: dict[str, str] | None = None
+    data_dir: Path,
+    model: str | None,
+    port: int,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGCONF_")}
     env.update(extra_env or {})
@@ -253,8 +257,9 @@ def serve(
     if model:
         env["RAGCONF_EMBED_MODEL"] = model
     ragconf = str(Path(sys.executable).parent / "ragconf")
+    cmd = [ragconf, "serve", "--port", str(port), "--log-level", "warning"]
     return subprocess.Popen(
-        [ragconf, "serve", "--port", str(port), "--log-level", "warning"],
+        [*cmd, "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -287,7 +292,7 @@ def serve_and_load(
     try:
         if url is None:
             port = free_port()
-            proc = serve(args.data_dir, args.model, port, extra_env)
+            proc = serve(args.data_dir, args.model, port, extra_env, args.workers)
             url = f"http://127.0.0.1:{port}"
         url = url.rstrip("/")
         wait_ready(url, proc)
@@ -341,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--unique-queries", action="store_true", help="no two requests ask the same question"
     )
+    p.add_argument("--workers", type=int, default=1, help="ragconf serve --workers N")
     args = p.parse_args(argv)
     variants = [parse_variant(v) for v in args.variant]
     if variants and args.url:
