@@ -22,8 +22,7 @@ def serve(
         min=1,
         max=64,
         help="Server processes sharing the port; each loads the model and opens the index "
-        "(~300 MB). A search holds Python's GIL most of its time: use one per CPU core "
-        "for throughput.",
+        "(~300 MB). For machines with more than 2 cores.",
     ),
 ) -> None:
     """Serve the search API, the search page at /, MCP at /mcp and API docs at /docs.
