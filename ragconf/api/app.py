@@ -337,8 +337,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        import anyio
-        import anyio.to_thread
+        import anyio.to_thread  # binds anyio too (CapacityLimiter below)
 
         # model loading and store opening block; keep them off the event loop
         services = await anyio.to_thread.run_sync(
