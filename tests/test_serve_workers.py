@@ -3,7 +3,8 @@ same index, and each seeing a sync that ran in a third process.
 
 Searches mostly hold Python's GIL, so one process serves about one core's worth
 (bench/load.py); more workers are how the API uses more cores. Every worker must still
-follow the index: a page a sync adds shows up from whichever worker answers.
+follow the index: a page a sync adds shows up from whichever worker answers. And ``/mcp``
+must not keep sessions in one worker's memory: an MCP client's requests land on either.
 """
 
 from __future__ import annotations
@@ -33,6 +34,29 @@ def _search(base: str, q: str, mode: str) -> list[str]:
     r = httpx.get(base + "/search", params={"q": q, "k": 3, "mode": mode}, timeout=30)
     assert r.status_code == 200, r.text
     return [hit["content_id"] for hit in r.json()["results"]]
+
+
+def _mcp_calls(url: str, n: int) -> list[int]:
+    """One MCP client (initialize, then ``n`` concurrent ``tools/list``), each request on a
+    new connection. A session kept in one worker's memory would be unknown to the other:
+    404 "Session not found" for about half of them."""
+    head = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    init = httpx.post(url, headers=head, timeout=30, json={
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}},
+    })  # fmt: skip
+    assert init.status_code == 200, init.text
+    head["mcp-protocol-version"] = "2025-06-18"
+    if "mcp-session-id" in init.headers:
+        head["mcp-session-id"] = init.headers["mcp-session-id"]
+
+    def tools_list(i: int) -> int:
+        body = {"jsonrpc": "2.0", "id": i + 2, "method": "tools/list"}
+        return httpx.post(url, headers=head, json=body, timeout=30).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(tools_list, range(n)))
 
 
 def test_two_workers_share_the_port_and_both_follow_the_index(
@@ -76,6 +100,7 @@ def test_two_workers_share_the_port_and_both_follow_the_index(
             return True if all(str(added) in f for f in found) else found
 
         _eventually(every_answer_has_it, "the added page, from every worker")
+        assert _mcp_calls(base + "/mcp", 40) == [200] * 40
     finally:
         proc.terminate()
         assert proc.wait(timeout=60) is not None

@@ -301,6 +301,9 @@ async def mcp_lifespan(app: "FastAPI") -> AsyncIterator[None]:
     # host checks are done by _Guard (the SDK's only know one fixed bind address)
     starlette_app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
+        # no session state in this process: each request stands alone, so any worker or
+        # replica behind a load balancer can answer it (the tools need only its headers)
+        stateless_http=True,
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     endpoint = next(r for r in starlette_app.routes if getattr(r, "path", None) == MCP_PATH)
