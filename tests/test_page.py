@@ -86,6 +86,11 @@ def test_search_follow_a_link_and_ask(
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(api + "/")
     assert page.title().startswith("ragconf")
+    # the box has focus on load; "/" as the placeholder says must not land in it
+    page.keyboard.press("/")
+    page.keyboard.type("x/y")
+    assert page.input_value("#q") == "x/y"  # a slash inside a query is kept
+    page.fill("#q", "")
     # keyboard: "/" focuses the box, Enter searches
     page.evaluate("document.activeElement.blur()")
     page.keyboard.press("/")

@@ -289,7 +289,10 @@ async function init() {
   $("forget-credentials").addEventListener("click", forgetCredentials);
   document.addEventListener("keydown", (e) => {
     const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
-    if (e.key === "/" && !typing) { e.preventDefault(); $("q").focus(); }
+    // the box is focused on load, and its placeholder says "press / to focus": a "/" that
+    // starts an empty query is that shortcut, not part of the question
+    const freshBox = document.activeElement === $("q") && !$("q").value;
+    if (e.key === "/" && (!typing || freshBox)) { e.preventDefault(); $("q").focus(); }
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && config.answers) { e.preventDefault(); ask(); }
   });
 
