@@ -364,9 +364,18 @@ def postings(
             f"SELECT block, data FROM postings WHERE term=? AND space IN ({marks})",
             (term, *codes),
         )
-    parts = [unpack(block, data) for block, data in cur.fetchall()]
-    if not parts:
+    found = cur.fetchall()
+    if not found:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    if len(parts) == 1:
-        return parts[0]
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    if len(found) == 1:
+        return unpack(*found[0])
+    # a frequent term has hundreds of blocks: decode them all in one pass, not one by one
+    # (each block is its offsets, then its tfs; the result is the blocks in turn)
+    sizes = np.fromiter((len(data) // 4 for _, data in found), dtype=np.int64, count=len(found))
+    flat = np.frombuffer(b"".join(data for _, data in found), dtype=np.uint16)
+    ends = np.cumsum(sizes)
+    within = np.arange(int(ends[-1])) - np.repeat(ends - sizes, sizes)
+    at = np.repeat(2 * (ends - sizes), sizes) + within
+    base = np.repeat(np.fromiter((b for b, _ in found), dtype=np.int64, count=len(found)), sizes)
+    rows = flat[at].astype(np.int64) + base * BLOCK
+    return rows, flat[at + np.repeat(sizes, sizes)].astype(np.float64)

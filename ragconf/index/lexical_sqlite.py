@@ -288,13 +288,15 @@ class SqliteLexicalIndex:
         }
         if k <= 0 or not rows_parts:
             return []
-        all_rows = np.concatenate(rows_parts)
-        uniq, inverse = np.unique(all_rows, return_inverse=True)
-        scores = np.bincount(inverse, weights=np.concatenate(score_parts), minlength=len(uniq))
+        # summed per row straight into an array over all rows: no sort of the postings
+        dense = np.bincount(
+            np.concatenate(rows_parts), weights=np.concatenate(score_parts),
+            minlength=len(st.length),
+        )  # fmt: skip
         if not filters.empty:
-            scores = np.where(st.row_mask(filters)[uniq], scores, 0.0)
-        keep = scores > 0
-        uniq, scores = uniq[keep], scores[keep]
+            dense = np.where(st.row_mask(filters)[: len(dense)], dense, 0.0)
+        uniq = np.flatnonzero(dense > 0)
+        scores = dense[uniq]
         if uniq.size > k:
             top = np.argpartition(-scores, k - 1)[:k]
             cut = scores[top].min()
