@@ -257,11 +257,12 @@ def test_no_change_resync_costs_only_the_global_comment_listings(env: Env) -> No
     assert not [p for p in paths if "-comments/" in p], "no comment fetched by id"
     assert first.chunks_embedded >= 260
     with_comments = env.sync()
-    without = env.sync(comments=False)
+    without = env.sync(comments=False)  # removes the comments: deleting sends no request
     listing = math.ceil(footer / 250) + math.ceil(inline / 250)
     assert with_comments.requests - without.requests == listing == 3
     assert with_comments.chunks_embedded == without.chunks_embedded == 0
     assert with_comments.documents_changed == without.documents_changed == 0
+    assert (with_comments.documents_deleted, without.documents_deleted) == (0, footer + inline)
 
 
 def test_comments_outside_the_synced_spaces_are_ignored(env: Env) -> None:
@@ -274,6 +275,19 @@ def test_comment_indexing_can_be_turned_off(env: Env) -> None:
     assert not comment_keys(env.store)
     paths = env.sim.stats.paths
     assert not [p for p in paths if p.endswith(("/footer-comments", "/inline-comments"))]
+
+
+def test_turning_comments_off_removes_the_indexed_ones(synced: Env) -> None:
+    # like --no-attachments: the index follows the run's configuration
+    env = synced
+    indexed = comment_keys(env.store)
+    assert indexed
+    report = env.sync(comments=False)
+    assert report.documents_deleted == len(indexed)
+    assert not comment_keys(env.store)
+    assert len(env.lexical) == env.store.count()  # BM25 lost them too
+    assert env.sync().chunks_embedded > 0  # back on: listed and embedded again
+    assert comment_keys(env.store) == indexed
 
 
 def test_a_failed_comment_listing_deletes_no_comment(synced: Env) -> None:

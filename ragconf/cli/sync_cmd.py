@@ -37,7 +37,7 @@ def sync(
     no_comments: bool = typer.Option(
         False,
         "--no-comments",
-        help="Skip footer and inline comments (indexed ones are kept, not updated).",
+        help="Skip footer and inline comments (not listed; ones indexed earlier are removed).",
     ),
     custom_type: list[str] | None = typer.Option(
         None,

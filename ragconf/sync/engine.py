@@ -210,7 +210,9 @@ class Syncer:
             if problem:
                 report.warn(f"{problem}; attachment deletions are skipped this run")
                 report.listing_failed("attachments", problem)
-        comments: CommentListing | None = None
+        # comments off: listed as complete and empty, so indexed ones are removed (as with
+        # attachments off; the index follows the run's configuration)
+        comments = CommentListing()
         if self.comments:
             comments = list_comments(self.conf)
             if comments.problem:
