@@ -360,6 +360,7 @@ def test_concurrent_dense_queries_share_chroma_calls(parts: tuple[Any, ...]) -> 
     vecs = [emb.embed_query(t) for t in texts]
     ks = [3, 5, 3, 5, 3]
     alone = [store.query_ids(v, k) for v, k in zip(vecs, ks, strict=True)]
+    store._ids_cache.clear()  # asked again: to Chroma, not the answer cache
     store.batch_queries(max_batch=32)
     col = GatedCollection(store._col)
     store._col = col

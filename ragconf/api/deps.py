@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
+import anyio.to_thread
 from fastapi import Depends, Header, Request
 
 from ragconf.errors import RagconfError, StoreError
@@ -34,11 +35,13 @@ __all__ = [
     "ServicesDep",
     "SettingsDep",
     "UnauthorizedError",
+    "check_api_key",
     "get_permissions",
     "get_retriever",
     "get_services",
     "get_settings",
     "require_api_key",
+    "services_of",
 ]
 
 
@@ -76,31 +79,41 @@ class PermissionScope(Protocol):
     def redact_breadcrumbs(self, results: list[DocumentResult]) -> None: ...
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
+    """The running app's services (a 503 while the lifespan is still loading them)."""
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         raise StoreError("the search service is still starting", hint="retry in a moment")
     return services
 
 
+# The dependencies are ``async def`` although nothing in them awaits: FastAPI runs a plain
+# ``def`` dependency on its thread pool, a thread hop per dependency per request (five for
+# a search: a quarter of the event loop's time under load, and GIL hand-overs).
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_retriever(services: ServicesDep) -> Retriever:
+async def get_retriever(services: ServicesDep) -> Retriever:
     return services.retriever
 
 
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 
 
-def get_permissions(
+async def get_permissions(
     request: Request,
     x_confluence_authorization: Annotated[
         str | None,
@@ -115,13 +128,19 @@ def get_permissions(
     resolver = getattr(request.app.state, "permission_resolver", None)
     if resolver is None:
         return OpenScope()
-    return resolver(request)  # type: ignore[no-any-return]
+    # resolving a reader may ask Confluence (blocking HTTP): on a worker thread
+    return await anyio.to_thread.run_sync(resolver, request)  # type: ignore[no-any-return]
 
 
 PermissionsDep = Annotated[PermissionScope, Depends(get_permissions)]
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
+    """The API key check as a dependency (see :func:`check_api_key`)."""
+    check_api_key(request)
+
+
+def check_api_key(request: Request) -> None:
     """When API keys are configured, demand ``Authorization: Bearer <key>``.
 
     Every configured key is compared in constant time (``hmac.compare_digest``), and all of

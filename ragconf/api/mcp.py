@@ -186,11 +186,11 @@ class _Guard:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         from starlette.requests import Request
 
-        from ragconf.api.deps import require_api_key
+        from ragconf.api.deps import check_api_key
 
         request = Request(scope)
         try:
-            require_api_key(request)
+            check_api_key(request)
         except RagconfError as exc:
             await _error(exc.http_status, type(exc).__name__, exc.message, exc.hint)(
                 scope, receive, send
@@ -275,7 +275,7 @@ async def mcp_lifespan(app: "FastAPI") -> AsyncIterator[None]:
     """Build the MCP server for this run of the app and run its session manager."""
     from mcp.server.transport_security import TransportSecuritySettings
 
-    from ragconf.api.deps import get_services
+    from ragconf.api.deps import services_of
     from ragconf.search.permissions import USER_AUTH_HEADER, OpenScope
 
     guard: _Guard | None = getattr(app.state, "mcp_guard", None)
@@ -288,7 +288,7 @@ async def mcp_lifespan(app: "FastAPI") -> AsyncIterator[None]:
             self.app = app
 
     def services() -> Services:
-        return get_services(_Req())  # type: ignore[arg-type]
+        return services_of(_Req())  # type: ignore[arg-type]
 
     def scope_for(headers: Mapping[str, str] | None) -> PermissionScope:
         engine = getattr(app.state, "permission_engine", None)

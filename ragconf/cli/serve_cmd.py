@@ -51,7 +51,7 @@ def serve(
         # dir goes along because it may be the demo's
         os.environ["RAGCONF_DATA_DIR"] = str(settings.data_dir)
         config = uvicorn.Config(
-            "ragconf.api.app:create_app", factory=True, host=host, port=port,
+            "ragconf.api.app:serving_app", factory=True, host=host, port=port,
             log_level=log_level, workers=workers,
         )  # fmt: skip
         try:
@@ -60,7 +60,9 @@ def serve(
             sock.close()
         return
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_level=log_level)
+        uvicorn.Config(
+            create_app(settings, settle_gc=True), host=host, port=port, log_level=log_level
+        )
     )
     try:
         server.run(sockets=[sock])

@@ -120,9 +120,9 @@ class SqliteLexicalIndex:
         self._ids = Ids()
         self._loaded: State | None = None  # read on first use: a sync never needs it
         self._refreshed: int | None = None  # the generation the last refresh() reported
-        #: rows lookup() read, as stored (text, own metadata, shared metadata), valid for
-        #: one generation: the same chunks come back query after query
-        self._rows: dict[str, tuple[str, str, str]] = {}
+        #: rows lookup() read (text, decoded metadata), valid for one generation: the same
+        #: chunks come back query after query, and decoding their JSON cost more than the rest
+        self._rows: dict[str, tuple[str, Metadata]] = {}
         self._rows_gen = -1
         #: what the last search on this object did: query terms, postings lookups, rows read
         self.last_work: dict[str, int] = {}
@@ -324,7 +324,7 @@ class SqliteLexicalIndex:
                     self._rows, self._rows_gen = {}, gen
                 rows = self._rows  # this generation's, whatever other threads do next
             missing = [cid for cid in wanted if cid not in rows]
-            fetched: dict[str, tuple[str, str, str]] = {}
+            fetched: dict[str, tuple[str, Metadata]] = {}
             for start in range(0, len(missing), 500):
                 part = missing[start : start + 500]
                 marks = ",".join("?" * len(part))
@@ -333,7 +333,7 @@ class SqliteLexicalIndex:
                     f"JOIN bases b ON b.id=c.base WHERE c.cid IN ({marks})",
                     part,
                 ):
-                    fetched[cid] = (text, own, base)
+                    fetched[cid] = (text, {**json.loads(base), **json.loads(own)})
         if fetched:
             with self._lock:
                 if len(rows) + len(fetched) > _ROWS_CACHED:
@@ -342,9 +342,10 @@ class SqliteLexicalIndex:
         out: dict[str, Hit] = {}
         for cid in wanted:
             row = fetched.get(cid) or rows.get(cid)
-            if row is not None:  # decoded per call: callers may change what they get
-                text, own, base = row
-                out[cid] = Hit(cid, 0.0, text, {**json.loads(base), **json.loads(own)})
+            if row is not None:  # a copy per call: callers may change what they get
+                text, md = row  # values are scalars or lists of strings: one level is enough
+                copy = {k: v.copy() if isinstance(v, list) else v for k, v in md.items()}
+                out[cid] = Hit(cid, 0.0, text, copy)
         return out
 
     def mask_ids(self, ids: Sequence[str], filters: SearchFilters) -> list[bool | None]:

@@ -25,7 +25,7 @@ from ragconf.index.store._meta import (
     to_chroma_metadata,
     upsert_columns,
 )
-from ragconf.index.store._query import FILTER_STRATEGIES, ChromaSearch, in_clauses
+from ragconf.index.store._query import FILTER_STRATEGIES, ChromaSearch, IdsCache, in_clauses
 from ragconf.index.types import Chunk, ManifestEntry, Metadata, StoredChunk
 
 __all__ = ["DEFAULT_HNSW", "ChromaStore", "collection_name", "open_store"]
@@ -142,6 +142,7 @@ class ChromaStore(ChromaSearch, ChromaLeases):
         #: strategy -> number of queries it answered
         self.query_counts: Counter[str] = Counter()
         self._generation = 0
+        self._ids_cache = IdsCache()
         self._stats_cache: tuple[tuple[Any, ...], float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
         self._lease_lock = threading.Lock()

@@ -18,7 +18,8 @@ callable, and Chroma's answers arrive as plain dicts of lists.
 from __future__ import annotations
 
 import math
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -32,6 +33,7 @@ from ragconf.index.types import Hit, SearchFilters
 __all__ = [
     "FILTER_STRATEGIES",
     "ChromaSearch",
+    "IdsCache",
     "filtered_search",
     "hits_from",
     "in_clauses",
@@ -49,6 +51,46 @@ _IN_BATCH = 500
 Search = Callable[[int, dict[str, Any] | None], list[Hit]]
 
 
+class IdsCache:
+    """A small LRU of ``query_ids`` answers, keyed by (store generation, k, vector bytes).
+
+    Only for a store whose answers change only through its own writes and reopens (the
+    embedded one: another process's sync is seen after ``reopen``, which bumps the
+    generation); a Chroma server changes under other writers, so it is never cached.
+    Large answers are not kept (``max_k``), which bounds memory to about
+    ``entries * max_k`` pairs.
+    """
+
+    def __init__(self, entries: int = 256, max_k: int = 512) -> None:
+        self.entries, self.max_k = entries, max_k
+        self._data: OrderedDict[tuple[int, int, bytes], list[tuple[str, float]]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[int, int, bytes]) -> list[tuple[str, float]] | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def put(self, key: tuple[int, int, bytes], value: list[tuple[str, float]]) -> None:
+        if self.entries <= 0 or key[1] > self.max_k:
+            return
+        with self._lock:
+            self._data[key] = list(value)
+            self._data.move_to_end(key)
+            while len(self._data) > self.entries:
+                self._data.popitem(last=False)
+
+
 class ChromaSearch:
     """The search methods of ChromaStore (store.py), which sets the attributes declared here.
 
@@ -63,6 +105,13 @@ class ChromaSearch:
     max_candidates: int
     last_query: dict[str, Any]
     query_counts: Counter[str]
+
+    _generation: int  # bumped by every write and reopen of the store
+    _ids_cache: IdsCache
+
+    @property
+    def sees_other_writers(self) -> bool:
+        raise NotImplementedError  # ChromaStore's
 
     def _errors(self, op: str) -> AbstractContextManager[None]:
         raise NotImplementedError  # ChromaStore's: Chroma failures -> StoreError
@@ -91,14 +140,24 @@ class ChromaSearch:
         The search's fast dense path (``ragconf.search._dense``): the ANN part of a Chroma
         query takes about a millisecond at 100k chunks, reading documents and metadata back
         ~0.2 ms per row, so those are read only for the chunks that end up shown.
+
+        On the embedded store, answers are kept per store generation (see :class:`IdsCache`):
+        a repeated query costs no Chroma call (a Chroma call costs ~1 ms whatever it asks,
+        a third of a whole search on a small index).
         """
         if k <= 0:
             return []
         vec = self._vector(embedding)
-        batcher = getattr(self, "_ids_batcher", None)
-        out = batcher.submit((vec, k)) if batcher is not None else self._ids_many([(vec, k)])[0]
+        cache = self._ids_cache if not self.sees_other_writers else None
+        key = (self._generation, k, vec.tobytes())
+        out = cache.get(key) if cache is not None else None
+        if out is None:
+            batcher = getattr(self, "_ids_batcher", None)
+            out = batcher.submit((vec, k)) if batcher is not None else self._ids_many([(vec, k)])[0]
+            if cache is not None:
+                cache.put(key, out)
         self._record("ids", 1, k)
-        return out
+        return list(out)
 
     def batch_queries(self, max_batch: int = 32) -> None:
         """Let concurrent ``query_ids`` calls share Chroma queries (one per distinct k).
