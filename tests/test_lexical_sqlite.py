@@ -95,6 +95,36 @@ def test_hidden_spaces_change_neither_the_work_nor_the_answer(tmp_path: Path) ->
     assert idx.last_work == mixed
 
 
+def test_kept_postings_follow_every_commit_of_any_writer(tmp_path: Path) -> None:
+    """Postings are kept per generation (a served index answers the same terms again and
+    again): a commit, by this object or another process's, makes a search read afresh."""
+    path = tmp_path / "lex.sqlite"
+    writer, reader = SqliteLexicalIndex(path), SqliteLexicalIndex(path)  # sync and server
+    with writer.batch() as batch:
+        batch.upsert(corpus(60))
+    meta = {"content_id": "77", "content_type": "page", "space_id": "1", "space_key": "S1"}
+    loud = StoredChunk("page:77:0", "ledger ledger ledger ledger", meta)
+    scope = SearchFilters(space_ids=("0",))
+    for idx in (writer, reader):
+        assert idx.search("ledger", 3)[0].id != "page:77:0"  # read, and kept
+        idx.search("ledger", 3, scope)
+    with writer.batch() as batch:
+        batch.upsert([loud])
+    for idx in (writer, reader):
+        assert idx.search("ledger", 3)[0].id == "page:77:0"
+        assert "page:77:0" not in [h.id for h in idx.search("ledger", 30, scope)]  # its scope
+    with writer.batch() as batch:
+        batch.delete(["page:77:0"])
+    for idx in (writer, reader):
+        assert "page:77:0" not in [h.id for h in idx.search("ledger", 30)]
+    # the same answers as an index that never kept anything
+    fresh = SqliteLexicalIndex(path)
+    for q in QUERIES:
+        assert [(h.id, round(h.score, 9)) for h in reader.search(q, 10)] == [
+            (h.id, round(h.score, 9)) for h in fresh.search(q, 10)
+        ]
+
+
 def test_sync_classifies_from_the_index_and_writes_it_in_one_batch(tmp_path: Path) -> None:
     site, ids = build_site()
     embedder = HashEmbedder()

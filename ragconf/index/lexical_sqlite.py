@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ragconf.index._lexical_cache import PostingsCache
 from ragconf.index._lexical_docs import chunks_metadata, manifest
 from ragconf.index._lexical_reconcile import reconcile
 from ragconf.index._lexical_sql import FORMAT, Writer, connect, postings, term_ids
@@ -123,6 +124,7 @@ class SqliteLexicalIndex:
         #: rows lookup() read (text, decoded metadata), valid for one generation: the same
         #: chunks come back query after query, and decoding their JSON cost more than the rest
         self._rows: dict[str, tuple[str, Metadata]] = {}
+        self._postings = PostingsCache()
         self._rows_gen = -1
         #: what the last search on this object did: query terms, postings lookups, rows read
         self.last_work: dict[str, int] = {}
@@ -266,15 +268,21 @@ class SqliteLexicalIndex:
             st = self._snapshot(conn) or self._state
             codes = st.codes(filters)
             n_docs, avgdl = st.statistics(codes)
-            ids = term_ids(conn, terms)
+            scope = tuple(codes) if codes is not None else None
+            ids: dict[str, int] | None = None
             rows_parts: list[np.ndarray] = []
             score_parts: list[np.ndarray] = []
-            read: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            read: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for term in terms:  # repeated terms count again, as in bm25s
-                tid = ids.get(term, -1)
-                if tid not in read:
-                    read[tid] = postings(conn, tid, codes)
-                rows, tfs = read[tid]
+                if term not in read:
+                    got = self._postings.get((st.gen, term, scope))
+                    if got is None:
+                        if ids is None:
+                            ids = term_ids(conn, terms)
+                        got = postings(conn, ids.get(term, -1), codes)
+                        self._postings.put((st.gen, term, scope), got)
+                    read[term] = got
+                rows, tfs = read[term]
                 df = len(rows)
                 idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if n_docs else 0.0
                 dl = st.length[rows].astype(np.float64) if df else np.zeros(0)
