@@ -97,7 +97,8 @@ class Settings(BaseSettings):
     )
     query_cache_size: int = Field(1024, ge=0, description="query vectors kept (LRU); 0 = off")
     search_concurrency: int | None = Field(
-        None, ge=1, le=256, description="searches run at once (default: 4 per CPU core)"
+        None, ge=1, le=256,
+        description="searches run at once (default: 4 per CPU core; past the encoder, 1 per core)",
     )
 
     _split_lists = field_validator("api_keys", "cors_origins", mode="before")(_split_csv)

@@ -21,7 +21,6 @@ from ragconf.index.embed import HashEmbedder
 from ragconf.index.lexical import BM25Index
 from ragconf.index.store import ChromaStore, open_store
 from ragconf.index.types import Chunk, Hit, SearchFilters
-from ragconf.search._dense import _pow2
 from ragconf.search.retrieve import Retriever
 
 TEXTS = {
@@ -82,9 +81,20 @@ def test_a_repeated_dense_query_costs_no_chroma_call(embedded: Any) -> None:
     assert again == first and col.queries == 1
     again.clear()  # the caller's copy: the cached answer is untouched
     assert store.query_ids(vec, 3) == first
-    store.query_ids(vec, 2)  # another k is another question
+    assert store.query_ids(vec, 2) == first[:2]  # the start of a larger answer
+    assert col.queries == 1
     store.query_ids(emb.embed_query("holiday"), 3)
-    assert col.queries == 3
+    assert col.queries == 2
+
+
+def test_a_larger_k_asks_again_unless_the_whole_collection_came_back(embedded: Any) -> None:
+    emb, store, col = embedded
+    vec = emb.embed_query("ledger")
+    store.query_ids(vec, 2)
+    assert len(store.query_ids(vec, 3)) == 3 and col.queries == 2  # more than it has
+    everything = store.query_ids(vec, 10)  # 4 chunks: the whole collection
+    assert len(everything) == len(TEXTS) and col.queries == 3
+    assert store.query_ids(vec, 50) == everything and col.queries == 3
 
 
 def test_a_write_or_a_reopen_makes_the_store_ask_chroma_again(embedded: Any) -> None:
@@ -133,12 +143,8 @@ def test_the_cache_keeps_few_and_small_answers(embedded: Any) -> None:
     store.query_ids(vecs[2], 2)  # still there
     assert col.queries == 4
     for _ in range(2):
-        store.query_ids(vecs[1], 4)  # k above max_k: never kept
+        store.query_ids(emb.embed_query("d"), 4)  # k above max_k: never kept
     assert col.queries == 6
-
-
-def test_filtered_candidate_counts_are_powers_of_two() -> None:
-    assert [_pow2(m) for m in (1, 2, 3, 32, 33, 100, 400)] == [1, 2, 4, 32, 64, 128, 512]
 
 
 def test_a_repeated_filtered_search_is_answered_from_the_cache(

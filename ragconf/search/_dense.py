@@ -106,7 +106,7 @@ def _filtered(
     known_rate = rates.get(filters) if rates is not None else None
     if known_rate:
         # 1.3x the expected need: ~2 sigma of slack at the sizes seen here
-        m = min(_pow2(max(math.ceil(1.3 * n / known_rate), n, 32)), max_candidates)
+        m = min(max(math.ceil(1.3 * n / known_rate), n, 32), max_candidates)
     else:
         m = min(max(n * oversample, 32), max_candidates)
     while True:
@@ -131,13 +131,6 @@ def _filtered(
         if want > max_candidates:
             return None  # a rare filter: Chroma's own `where` query is the better tool
         m = min(max(int(want), m * 2), max_candidates)
-
-
-def _pow2(m: int) -> int:
-    """``m`` rounded up to a power of two: the candidate count of a filter then stays the
-    same while its observed rate wobbles, so a repeated query is a repeated Chroma query
-    (which the store answers from its cache)."""
-    return 1 << max(0, m - 1).bit_length()
 
 
 def materialise(hits: Sequence[Hit], store: VectorStore, lexical: LexicalIndex) -> list[Hit]:

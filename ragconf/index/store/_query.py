@@ -52,43 +52,54 @@ Search = Callable[[int, dict[str, Any] | None], list[Hit]]
 
 
 class IdsCache:
-    """A small LRU of ``query_ids`` answers, keyed by (store generation, k, vector bytes).
+    """A small LRU of ``query_ids`` answers, keyed by (store generation, vector bytes).
+
+    Each vector keeps its largest answer: asked for ``k`` ids, the first ``k`` of a larger
+    answer serve (for k up to HNSW's ``ef_search`` it is the very same search; beyond, a
+    search at least as thorough), and an answer shorter than the ``k`` it was asked for
+    was the whole collection. So a filtered search, whose candidate count follows the
+    filter's observed match rate, finds its answer whatever that count is today.
 
     Only for a store whose answers change only through its own writes and reopens (the
     embedded one: another process's sync is seen after ``reopen``, which bumps the
     generation); a Chroma server changes under other writers, so it is never cached.
-    Large answers are not kept (``max_k``), which bounds memory to about
+    Answers above ``max_k`` ids are not kept, which bounds memory to about
     ``entries * max_k`` pairs.
     """
 
-    def __init__(self, entries: int = 256, max_k: int = 512) -> None:
+    def __init__(self, entries: int = 256, max_k: int = 1024) -> None:
         self.entries, self.max_k = entries, max_k
-        self._data: OrderedDict[tuple[int, int, bytes], list[tuple[str, float]]] = OrderedDict()
+        self._data: OrderedDict[tuple[int, bytes], tuple[int, list[tuple[str, float]]]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
-        self.hits = self.misses = 0
 
-    def get(self, key: tuple[int, int, bytes]) -> list[tuple[str, float]] | None:
+    def get(self, generation: int, vector: bytes, k: int) -> list[tuple[str, float]] | None:
         with self._lock:
-            found = self._data.get(key)
+            found = self._data.get((generation, vector))
             if found is None:
-                self.misses += 1
                 return None
+            asked, answer = found
+            if asked < k and len(answer) == asked:
+                return None  # a shorter answer than wanted, and not the whole collection
+            self._data.move_to_end((generation, vector))
+            return answer[:k]
+
+    def put(self, generation: int, vector: bytes, k: int, answer: list[tuple[str, float]]) -> None:
+        if self.entries <= 0 or k > self.max_k:
+            return
+        with self._lock:
+            key = (generation, vector)
+            held = self._data.get(key)
+            if held is None or held[0] < k:
+                self._data[key] = (k, list(answer))
             self._data.move_to_end(key)
-            self.hits += 1
-            return found
+            while len(self._data) > self.entries:
+                self._data.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
-
-    def put(self, key: tuple[int, int, bytes], value: list[tuple[str, float]]) -> None:
-        if self.entries <= 0 or key[1] > self.max_k:
-            return
-        with self._lock:
-            self._data[key] = list(value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.entries:
-                self._data.popitem(last=False)
 
 
 class ChromaSearch:
@@ -149,13 +160,13 @@ class ChromaSearch:
             return []
         vec = self._vector(embedding)
         cache = self._ids_cache if not self.sees_other_writers else None
-        key = (self._generation, k, vec.tobytes())
-        out = cache.get(key) if cache is not None else None
+        generation, raw = self._generation, vec.tobytes()
+        out = cache.get(generation, raw, k) if cache is not None else None
         if out is None:
             batcher = getattr(self, "_ids_batcher", None)
             out = batcher.submit((vec, k)) if batcher is not None else self._ids_many([(vec, k)])[0]
             if cache is not None:
-                cache.put(key, out)
+                cache.put(generation, raw, k, out)
         self._record("ids", 1, k)
         return list(out)
 
