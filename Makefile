@@ -20,7 +20,7 @@ TORCH := torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 OS ?= $(shell uname -s)
 
-.PHONY: install install-torch demo test lint unit docs docs-check compose-check notebook slow bench clean
+.PHONY: install install-torch install-llama demo test lint unit docs docs-check compose-check notebook slow bench clean
 
 install: $(VENV)/.installed
 
@@ -28,8 +28,23 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(MAKE) --no-print-directory install-torch
+	$(MAKE) --no-print-directory install-llama
 	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
 	touch $@
+
+# The llm extra's llama-cpp-python compiles llama.cpp from source. Its default native build
+# (-march=native) crashed the server on its first completion on a VM whose CPU reports AMX
+# and AVX-512 (a general protection fault in libggml-cpu): so a portable AVX2 build,
+# compiled here and not taken from pip's wheel cache, whose key ignores CMAKE_ARGS (a
+# natively built wheel would come back). Keep the version in step with pyproject's llm extra.
+LLAMA := llama-cpp-python[server]==0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF \
+	-DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+install-llama:
+	@if echo ",$(EXTRAS)," | grep -q ",llm,"; then \
+	  echo "building $(LLAMA) (portable: $(LLAMA_CMAKE_ARGS); about 12 minutes on 2 cores)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir '$(LLAMA)'; \
+	fi
 
 install-torch:
 	@if [ "$(OS)" = Linux ] && [ -n "$(TORCH_INDEX)" ]; then \

@@ -51,3 +51,26 @@ def test_other_systems_and_gpu_builds(tmp_path: Path) -> None:
     (tmp_path / "gpu").mkdir()
     _, calls = run_step(tmp_path / "gpu", index_reachable=True, OS="Linux", TORCH_INDEX=gpu)
     assert len(calls) == 1 and f"--index-url {gpu}" in calls[0]
+
+
+def run_llama_step(tmp_path: Path, extras: str) -> list[str]:
+    log = tmp_path / "calls"
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\necho "CMAKE_ARGS=$CMAKE_ARGS $*" >> {log}\nexit 0\n')
+    fake.chmod(0o755)
+    proc = subprocess.run(["make", "--no-print-directory", "install-llama", f"PY={fake}",
+                           f"EXTRAS={extras}"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_llama_cpp_is_built_portable_and_not_from_the_wheel_cache(tmp_path: Path) -> None:
+    # a native build crashed on a VM whose CPU reports AMX/AVX-512 (see the Makefile)
+    assert run_llama_step(tmp_path, "dev") == []
+    (call,) = run_llama_step(tmp_path, "dev,llm")
+    assert "-DGGML_NATIVE=OFF" in call and "-DGGML_AMX_INT8=OFF" in call
+    assert "--no-cache-dir" in call
+    pinned = call.split("'")[-2] if "'" in call else call.split()[-1]
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert f'"{pinned}"' in pyproject, f"{pinned} is not the llm extra's pin"
