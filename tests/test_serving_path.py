@@ -205,6 +205,36 @@ def test_ranking_slots_bound_the_searches_past_the_encoder(
         assert lexical.most == slots
 
 
+def test_a_search_waiting_on_a_permission_check_holds_no_ranking_slot(
+    embedded: Any, tmp_path: Path
+) -> None:
+    # strict permissions ask Confluence from inside a search: with one slot, a reader whose
+    # check hangs must not stop another reader's search
+    emb, store, _ = embedded
+    lexical = BM25Index(tmp_path / "bm25")
+    lexical.rebuild(store.iter_all())
+    retriever = Retriever(store, emb, lexical, mode="bm25", ranking_slots=1)
+    release = threading.Event()
+
+    def slow_allow(metadata: dict[str, Any]) -> bool:
+        assert release.wait(30)
+        return True
+
+    stuck = threading.Thread(target=retriever.search, args=("ledger",),
+                             kwargs={"allow": slow_allow})  # fmt: skip
+    stuck.start()
+    time.sleep(0.2)
+    done = threading.Event()
+    other = threading.Thread(target=lambda: (retriever.search("ledger"), done.set()))
+    other.start()
+    try:
+        assert done.wait(10), "a search waited for another reader's permission check"
+    finally:
+        release.set()
+        stuck.join(30)
+        other.join(30)
+
+
 # -- the event loop and the collector -------------------------------------------------------
 
 

@@ -242,7 +242,9 @@ class Retriever:
             t = time.perf_counter()
             vec = self.embedder.embed_query(query)
             timings["encode_ms"] = _ms(t)
-        with self._slots:
+        # a post-check may wait on Confluence (strict permissions): it must not hold a slot
+        # that other readers' searches need, so those run as before, unbounded
+        with self._slots if check is None else nullcontext():
             results = self._rank(query, k, n, mode, vec, filters, check, lexical, timings)
         timings["total_ms"] = _ms(t0)
         return SearchResult(query=query, mode=mode, results=results, timings=timings)
