@@ -69,6 +69,13 @@ def embedded(tmp_path: Path) -> Iterator[tuple[HashEmbedder, ChromaStore, Counti
     store.close()
 
 
+def retriever_over(embedded: Any, lexical: BM25Index, mode: str = "bm25", **kw: Any) -> Retriever:
+    """A retriever over the fixture's store, with ``lexical`` built from it."""
+    emb, store, _ = embedded
+    lexical.rebuild(store.iter_all())
+    return Retriever(store, emb, lexical, mode=mode, **kw)
+
+
 # -- the answer cache of query_ids -------------------------------------------------------------
 
 
@@ -150,10 +157,8 @@ def test_the_cache_keeps_few_and_small_answers(embedded: Any) -> None:
 def test_a_repeated_filtered_search_is_answered_from_the_cache(
     embedded: Any, tmp_path: Path
 ) -> None:
-    emb, store, col = embedded
-    bm25 = BM25Index(tmp_path / "bm25")
-    bm25.rebuild(store.iter_all())
-    retriever = Retriever(store, emb, bm25, mode="dense")
+    col = embedded[2]
+    retriever = retriever_over(embedded, BM25Index(tmp_path / "bm25"), mode="dense")
     filters = SearchFilters(space_keys=("ENG",))
     first = retriever.search("roll back a release", k=2, filters=filters)
     asked = col.queries
@@ -190,10 +195,8 @@ class SlowLexical(BM25Index):
 def test_ranking_slots_bound_the_searches_past_the_encoder(
     embedded: Any, tmp_path: Path, slots: int | None
 ) -> None:
-    emb, store, _ = embedded
     lexical = SlowLexical(tmp_path / "bm25")
-    lexical.rebuild(store.iter_all())
-    retriever = Retriever(store, emb, lexical, mode="bm25", ranking_slots=slots)
+    retriever = retriever_over(embedded, lexical, ranking_slots=slots)
     threads = [threading.Thread(target=retriever.search, args=("ledger",)) for _ in range(6)]
     for t in threads:
         t.start()
@@ -210,10 +213,7 @@ def test_a_search_waiting_on_a_permission_check_holds_no_ranking_slot(
 ) -> None:
     # strict permissions ask Confluence from inside a search: with one slot, a reader whose
     # check hangs must not stop another reader's search
-    emb, store, _ = embedded
-    lexical = BM25Index(tmp_path / "bm25")
-    lexical.rebuild(store.iter_all())
-    retriever = Retriever(store, emb, lexical, mode="bm25", ranking_slots=1)
+    retriever = retriever_over(embedded, BM25Index(tmp_path / "bm25"), ranking_slots=1)
     release = threading.Event()
 
     def slow_allow(metadata: dict[str, Any]) -> bool:
