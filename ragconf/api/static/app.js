@@ -271,6 +271,15 @@ async function loadSpaces() {
 }
 
 async function init() {
+  // before the first await: keys pressed while /ui-config loads are handled too
+  document.addEventListener("keydown", (e) => {
+    const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
+    // the box is focused on load, and its placeholder says "press / to focus": a "/" that
+    // starts an empty query is that shortcut, not part of the question
+    const freshBox = document.activeElement === $("q") && !$("q").value;
+    if (e.key === "/" && (!typing || freshBox)) { e.preventDefault(); $("q").focus(); }
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && config.answers) { e.preventDefault(); ask(); }
+  });
   try {
     const r = await fetch("/ui-config");
     if (r.ok) config = await r.json();
@@ -287,14 +296,6 @@ async function init() {
   $("ask-button").addEventListener("click", ask);
   $("save-credentials").addEventListener("click", saveCredentials);
   $("forget-credentials").addEventListener("click", forgetCredentials);
-  document.addEventListener("keydown", (e) => {
-    const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
-    // the box is focused on load, and its placeholder says "press / to focus": a "/" that
-    // starts an empty query is that shortcut, not part of the question
-    const freshBox = document.activeElement === $("q") && !$("q").value;
-    if (e.key === "/" && (!typing || freshBox)) { e.preventDefault(); $("q").focus(); }
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && config.answers) { e.preventDefault(); ask(); }
-  });
 
   const url = new URLSearchParams(location.search);
   for (const f of ["q", "label", "type", "updated_after"]) if (url.get(f)) $(f).value = url.get(f);
