@@ -17,9 +17,10 @@ afresh with every generation.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 import numpy as np
+
+from ragconf.index._lru import LRU
 
 __all__ = ["PostingsCache", "PostingsKey"]
 
@@ -29,38 +30,26 @@ Postings = tuple[np.ndarray, np.ndarray]
 
 
 class PostingsCache:
-    """An LRU of one generation's postings, bounded by the rows it holds."""
+    """One generation's postings, least recently used out first, bounded by their rows."""
 
     def __init__(self, max_rows: int = 2_000_000) -> None:
         self.max_rows = max_rows
-        self._data: OrderedDict[PostingsKey, Postings] = OrderedDict()
-        self._rows = 0
+        self._lru: LRU[PostingsKey, Postings] = LRU(max_rows, weight=lambda v: len(v[0]))
         self._gen = -1
         self._lock = threading.Lock()
 
     def get(self, key: PostingsKey) -> Postings | None:
-        with self._lock:
-            found = self._data.get(key)
-            if found is not None:
-                self._data.move_to_end(key)
-            return found
+        return self._lru.get(key)
 
     def put(self, key: PostingsKey, value: Postings) -> None:
-        size = len(value[0])
-        if size > self.max_rows // 8:  # one very frequent term must not flush the rest
+        if len(value[0]) > self.max_rows // 8:  # one very frequent term must not flush the rest
             return
         for array in value:
             array.setflags(write=False)  # shared by every search that reads it
         with self._lock:
-            if key[0] != self._gen:
-                if key[0] < self._gen:
-                    return  # a search on an older snapshot: nothing to keep
-                self._data.clear()
-                self._rows, self._gen = 0, key[0]
-            if key in self._data:
-                return
-            self._data[key] = value
-            self._rows += size
-            while self._rows > self.max_rows and self._data:
-                _, (old, _) = self._data.popitem(last=False)
-                self._rows -= len(old)
+            if key[0] < self._gen:
+                return  # a search on an older snapshot: nothing to keep
+            if key[0] > self._gen:
+                self._lru.clear()
+                self._gen = key[0]
+            self._lru.put(key, value)

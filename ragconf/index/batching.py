@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from ragconf.index._lru import LRU
 from ragconf.index.types import Embedder
 
 __all__ = ["BatchStats", "BatchingEmbedder", "Coalescer"]
@@ -169,8 +169,7 @@ class BatchingEmbedder:
         self.batching = batching
         self.cache_size = cache_size
         self.cache_hits = 0
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._cache: LRU[str, np.ndarray] = LRU(cache_size)
         self._batcher: Coalescer[str, np.ndarray] = Coalescer(
             self._encode, max_batch=max_batch, window_ms=window_ms
         )
@@ -207,19 +206,13 @@ class BatchingEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         if self.cache_size:
-            with self._cache_lock:
-                vec = self._cache.get(text)
-                if vec is not None:
-                    self._cache.move_to_end(text)
-                    self.cache_hits += 1
-                    return vec
+            vec = self._cache.get(text)
+            if vec is not None:
+                self.cache_hits += 1
+                return vec
         vec = self._batcher.submit(text) if self.batching else self._encode([text])[0]
         if self.cache_size:
-            with self._cache_lock:
-                self._cache[text] = vec
-                self._cache.move_to_end(text)
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
+            self._cache.put(text, vec)
         return vec
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

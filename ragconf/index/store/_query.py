@@ -18,8 +18,7 @@ callable, and Chroma's answers arrive as plain dicts of lists.
 from __future__ import annotations
 
 import math
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ragconf.errors import StoreError
+from ragconf.index._lru import LRU
 from ragconf.index.types import Hit, SearchFilters
 
 __all__ = [
@@ -68,38 +68,33 @@ class IdsCache:
     """
 
     def __init__(self, entries: int = 256, max_k: int = 1024) -> None:
-        self.entries, self.max_k = entries, max_k
-        self._data: OrderedDict[tuple[int, bytes], tuple[int, list[tuple[str, float]]]] = (
-            OrderedDict()
-        )
-        self._lock = threading.Lock()
+        self.max_k = max_k
+        self._lru: LRU[tuple[int, bytes], tuple[int, list[tuple[str, float]]]] = LRU(entries)
+
+    @property
+    def entries(self) -> int:
+        return self._lru.capacity
+
+    @entries.setter
+    def entries(self, value: int) -> None:
+        self._lru.capacity = value
 
     def get(self, generation: int, vector: bytes, k: int) -> list[tuple[str, float]] | None:
-        with self._lock:
-            found = self._data.get((generation, vector))
-            if found is None:
-                return None
-            asked, answer = found
-            if asked < k and len(answer) == asked:
-                return None  # a shorter answer than wanted, and not the whole collection
-            self._data.move_to_end((generation, vector))
-            return answer[:k]
+        found = self._lru.get((generation, vector))
+        if found is None:
+            return None
+        asked, answer = found
+        if asked < k and len(answer) == asked:
+            return None  # a shorter answer than wanted, and not the whole collection
+        return answer[:k]  # a copy: callers may change what they get
 
     def put(self, generation: int, vector: bytes, k: int, answer: list[tuple[str, float]]) -> None:
-        if self.entries <= 0 or k > self.max_k:
-            return
-        with self._lock:
-            key = (generation, vector)
-            held = self._data.get(key)
-            if held is None or held[0] < k:
-                self._data[key] = (k, list(answer))
-            self._data.move_to_end(key)
-            while len(self._data) > self.entries:
-                self._data.popitem(last=False)
+        held = self._lru.get((generation, vector))
+        if k <= self.max_k and (held is None or held[0] < k):
+            self._lru.put((generation, vector), (k, list(answer)))
 
     def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+        self._lru.clear()
 
 
 class ChromaSearch:
@@ -166,9 +161,9 @@ class ChromaSearch:
             batcher = getattr(self, "_ids_batcher", None)
             out = batcher.submit((vec, k)) if batcher is not None else self._ids_many([(vec, k)])[0]
             if cache is not None:
-                cache.put(generation, raw, k, out)
+                cache.put(generation, raw, k, out)  # keeps its own copy
         self._record("ids", 1, k)
-        return list(out)
+        return out
 
     def batch_queries(self, max_batch: int = 32) -> None:
         """Let concurrent ``query_ids`` calls share Chroma queries (one per distinct k).
