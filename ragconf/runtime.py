@@ -124,18 +124,33 @@ def make_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(settings.embed_model, device=settings.embed_device)
 
 
-def open_store(settings: Settings, *, model_name: str, dimension: int) -> ChromaStore:
-    """Embedded Chroma under the data dir, or a Chroma server when RAGCONF_CHROMA_URL is set."""
+def open_store(
+    settings: Settings,
+    *,
+    model_name: str,
+    dimension: int,
+    documents: SqliteLexicalIndex | None = None,
+) -> ChromaStore:
+    """Embedded Chroma under the data dir, or a Chroma server when RAGCONF_CHROMA_URL is set.
+
+    A new embedded collection keeps vectors only: its text and metadata live in the
+    lexical index beside it (``documents``; opened here when not given). A Chroma server
+    keeps everything, since API replicas on other hosts rebuild their index from it.
+    """
     from ragconf.index.store import open_store as _open
 
     secure_data_dir(settings.data_dir)
-    return _open(
+    store = _open(
         settings.data_dir,
         chroma_url=settings.chroma_url,
         model_name=model_name,
         dimension=dimension,
+        layout="full" if settings.chroma_url else "vectors",
         **settings.chroma_options(),
     )
+    if store.vectors_only:
+        store.attach_documents(documents or open_lexical(settings, model_name=model_name))
+    return store
 
 
 def store_key(settings: Settings) -> str | None:
@@ -167,5 +182,8 @@ def open_index(
 ) -> tuple[SentenceTransformerEmbedder, ChromaStore, SqliteLexicalIndex]:
     """The configured embedder with the store and BM25 index of its model (what sync writes)."""
     embedder = make_embedder(settings)
-    store = open_store(settings, model_name=embedder.model_name, dimension=embedder.dimension)
-    return embedder, store, open_lexical(settings, model_name=embedder.model_name)
+    lexical = open_lexical(settings, model_name=embedder.model_name)
+    store = open_store(
+        settings, model_name=embedder.model_name, dimension=embedder.dimension, documents=lexical
+    )
+    return embedder, store, lexical

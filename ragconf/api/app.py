@@ -203,13 +203,6 @@ def open_services(
             window_ms=settings.query_batch_window_ms,
             cache_size=settings.query_cache_size,
         )
-    if store is None:
-        store = runtime.open_store(
-            settings, model_name=embedder.model_name, dimension=embedder.dimension
-        )
-    batch_queries = getattr(store, "batch_queries", None)
-    if settings.query_batching and callable(batch_queries):
-        batch_queries(settings.query_batch_max)  # concurrent dense queries share Chroma calls
     load: Callable[[], LexicalIndex] | None = None
     if lexical is None:
         model_name = embedder.model_name
@@ -218,6 +211,16 @@ def open_services(
             return runtime.open_lexical(settings, model_name=model_name)
 
         lexical = load()
+    if store is None:
+        store = runtime.open_store(
+            settings,
+            model_name=embedder.model_name,
+            dimension=embedder.dimension,
+            documents=lexical,  # type: ignore[arg-type]
+        )
+    batch_queries = getattr(store, "batch_queries", None)
+    if settings.query_batching and callable(batch_queries):
+        batch_queries(settings.query_batch_max)  # concurrent dense queries share Chroma calls
     reopen = None if getattr(store, "sees_other_writers", True) else getattr(store, "reopen", None)
     holder = LexicalHolder(
         lexical, store=store, load=load, rebuild=_rebuilder(lexical, store), on_change=reopen
@@ -250,6 +253,10 @@ def _rebuilder(lexical: LexicalIndex, store: VectorStore) -> Callable[[], Lexica
     """Rebuild a fresh index of the same class from the store's chunks (a background job)."""
 
     def rebuild() -> LexicalIndex:
+        if getattr(store, "vectors_only", False):
+            # the index is the store's document copy: the next sync (which holds the
+            # lease) reconciles the two; a server only reads
+            return lexical
         if lexical.capabilities.documents:
             # the store was synced from another host: copy what differs (O(changed) writes)
             from ragconf.index.lexical_sqlite import reconcile

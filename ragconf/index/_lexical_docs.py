@@ -11,9 +11,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ragconf.index._lexical_sql import chunk_metadata
 from ragconf.index.types import ManifestEntry, StoredChunk
 
-__all__ = ["chunks_metadata", "manifest"]
+__all__ = ["chunk_ids", "chunks_metadata", "content_chunk_ids", "manifest"]
 
 _MANIFEST = (
     "SELECT c.cid, json_extract(b.meta, '$.content_type'), "
@@ -23,9 +24,7 @@ _MANIFEST = (
 )
 
 
-def manifest(
-    conn: sqlite3.Connection, space_ids: Sequence[str] | None
-) -> dict[str, ManifestEntry]:
+def manifest(conn: sqlite3.Connection, space_ids: Sequence[str] | None) -> dict[str, ManifestEntry]:
     """``"type:id"`` -> {"version", "chunk_ids", "space_id", "space_key"}: the fields of the
     store's manifest that the sync reads, from SQL alone (no JSON parsed in Python).
     ``version`` is the lowest over a document's chunks, as in the store's manifest."""
@@ -75,4 +74,28 @@ def chunks_metadata(
                 if len(cache) > 1000:  # a document's chunks come together; bound the memory
                     cache.clear()
                 shared = cache[base] = json.loads(base)
-            yield StoredChunk(cid, "", {**shared, **json.loads(own)})
+            yield StoredChunk(cid, "", chunk_metadata(shared, json.loads(own)))
+
+
+def content_chunk_ids(conn: sqlite3.Connection, content_ids: Sequence[str]) -> dict[str, list[str]]:
+    """content_id -> its chunk ids in ``chunk_index`` order (content without chunks left out)."""
+    wanted = list(dict.fromkeys(str(c) for c in content_ids))
+    found: dict[str, list[tuple[int, str]]] = {}
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        marks = ",".join("?" * len(part))
+        rows = conn.execute(
+            "SELECT c.cid, CAST(json_extract(b.meta, '$.content_id') AS TEXT), "
+            "coalesce(json_extract(c.meta, '$.chunk_index'), 0) FROM chunks c "
+            "JOIN bases b ON b.id=c.base "
+            f"WHERE CAST(json_extract(b.meta, '$.content_id') AS TEXT) IN ({marks})",
+            part,
+        )
+        for cid, content_id, index in rows:
+            found.setdefault(content_id, []).append((int(index), cid))
+    return {k: [cid for _, cid in sorted(v)] for k, v in found.items()}
+
+
+def chunk_ids(conn: sqlite3.Connection) -> list[str]:
+    """Every chunk id in the index."""
+    return [row[0] for row in conn.execute("SELECT cid FROM chunks")]

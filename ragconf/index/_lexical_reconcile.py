@@ -25,6 +25,10 @@ def _fingerprint(md: Mapping[str, Any]) -> tuple[Any, ...]:
 def reconcile(lexical: Any, store: Any) -> int:
     """Copy to ``lexical`` every chunk that differs from ``store``, delete the extra ones;
     returns how many chunks were touched."""
+    if getattr(store, "vectors_only", False):  # the index is the one copy of the documents
+        from ragconf.index.store._lean import reconcile_vectors
+
+        return reconcile_vectors(lexical, store, lexical.batch)
     ours = {c.id: _fingerprint(c.metadata) for c in lexical.iter_metadata()}
     theirs = {c.id: _fingerprint(c.metadata) for c in store.iter_metadata()}
     stale = [cid for cid, fp in theirs.items() if ours.get(cid) != fp]

@@ -8,7 +8,10 @@ Tables (one database file, WAL journal, so readers keep a snapshot while a sync 
 ``bases``     a document's shared metadata, stored once (content-addressed by its JSON):
               every key but the per-chunk ones, plus the filter columns (ids, like chunk
               rows, are never reused, so a reader's cached copy of one never goes wrong)
-``chunks``    row -> chunk id, base, token count, text and the per-chunk metadata keys
+``chunks``    row -> chunk id, base, token count, text and the per-chunk metadata keys;
+              text as raw DEFLATE (half the bytes; only shown chunks are read back, and
+              a TEXT value from an older file reads as it is), an ``anchor_url`` that
+              extends the document's ``url`` as its suffix (``anchor``)
 ``terms``     term -> id (the vocabulary)
 ``postings``  (term, space, block) -> packed (row offset, tf) pairs of the rows
               ``block * 1024 .. block * 1024 + 1023``; clustered by term then space, so a
@@ -24,6 +27,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -39,12 +43,15 @@ __all__ = [
     "CHUNK_KEYS",
     "FORMAT",
     "Writer",
+    "chunk_metadata",
     "connect",
     "labels_of",
+    "pack_text",
     "postings",
     "split_metadata",
     "term_ids",
     "unpack",
+    "unpack_text",
 ]
 
 FORMAT = "2"
@@ -112,10 +119,36 @@ def labels_of(value: Any) -> list[str]:
 
 
 def split_metadata(md: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(shared document part, per-chunk part) of one chunk's metadata."""
+    """(shared document part, per-chunk part) of one chunk's metadata; an ``anchor_url``
+    that extends the document's ``url`` is kept as its suffix (see ``chunk_metadata``)."""
     base = {k: v for k, v in md.items() if k not in CHUNK_KEYS}
     own = {k: v for k, v in md.items() if k in CHUNK_KEYS}
+    anchor, url = own.get("anchor_url"), base.get("url")
+    if isinstance(anchor, str) and isinstance(url, str) and url and anchor.startswith(url):
+        own["anchor"] = anchor[len(url) :]
+        del own["anchor_url"]
     return base, own
+
+
+def chunk_metadata(base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """A chunk's whole metadata from its document's part and its own (split_metadata's
+    inverse); ``base`` is not modified (callers share one decoded copy)."""
+    md = {**base, **own}
+    suffix = md.pop("anchor", None)
+    if suffix is not None:
+        md["anchor_url"] = f"{base.get('url', '')}{suffix}"
+    return md
+
+
+def pack_text(text: str) -> bytes:
+    return zlib.compress(text.encode(), 9, wbits=-15)
+
+
+def unpack_text(value: str | bytes) -> str:
+    """A chunk's text as stored: raw DEFLATE, or TEXT (files written before compression)."""
+    if isinstance(value, bytes):
+        return zlib.decompress(value, wbits=-15).decode()
+    return value
 
 
 def _dumps(value: Any) -> str:
@@ -203,6 +236,7 @@ class Writer:
         terms = self.tok.tokens(text)
         if old is not None:
             row, old_base, old_text, old_space = old
+            old_text = unpack_text(old_text)
             self._unref(old_base)
             if old_text != text or old_space != space:
                 self._unpost(row, old_text, old_space)
@@ -210,12 +244,12 @@ class Writer:
                 self._stats(space, 1, len(terms))
             self.conn.execute(
                 "UPDATE chunks SET base=?, len=?, text=?, meta=? WHERE row=?",
-                (base, len(terms), text, _dumps(own), row),
+                (base, len(terms), pack_text(text), _dumps(own), row),
             )
         else:
             cur = self.conn.execute(
                 "INSERT INTO chunks(cid, base, len, text, meta) VALUES(?,?,?,?,?)",
-                (cid, base, len(terms), text, _dumps(own)),
+                (cid, base, len(terms), pack_text(text), _dumps(own)),
             )
             row = int(cur.lastrowid or 0)
             self._post(row, terms, space)
@@ -233,7 +267,7 @@ class Writer:
             if old is None:
                 continue
             row, base, text, space = old
-            self._unpost(row, text, space)
+            self._unpost(row, unpack_text(text), space)
             self._unref(base)
             self.conn.execute("DELETE FROM chunks WHERE row=?", (row,))
             self.conn.execute("INSERT OR IGNORE INTO changes VALUES(?, ?)", (self.generation, row))

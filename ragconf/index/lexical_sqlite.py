@@ -33,9 +33,17 @@ from pathlib import Path
 import numpy as np
 
 from ragconf.index._lexical_cache import PostingsCache
-from ragconf.index._lexical_docs import chunks_metadata, manifest
+from ragconf.index._lexical_docs import chunk_ids, chunks_metadata, content_chunk_ids, manifest
 from ragconf.index._lexical_reconcile import reconcile
-from ragconf.index._lexical_sql import FORMAT, Writer, connect, postings, term_ids
+from ragconf.index._lexical_sql import (
+    FORMAT,
+    Writer,
+    chunk_metadata,
+    connect,
+    postings,
+    term_ids,
+    unpack_text,
+)
 from ragconf.index._lexical_state import Ids, State, advance, generation, load
 from ragconf.index._lexical_text import Tokenizer, make_tokenizer
 from ragconf.index.types import (
@@ -341,7 +349,10 @@ class SqliteLexicalIndex:
                     f"JOIN bases b ON b.id=c.base WHERE c.cid IN ({marks})",
                     part,
                 ):
-                    fetched[cid] = (text, {**json.loads(base), **json.loads(own)})
+                    fetched[cid] = (
+                        unpack_text(text),
+                        chunk_metadata(json.loads(base), json.loads(own)),
+                    )
         if fetched:
             with self._lock:
                 if len(rows) + len(fetched) > _ROWS_CACHED:
@@ -388,6 +399,23 @@ class SqliteLexicalIndex:
         with self._read() as conn:
             return {c.id: c.metadata for c in chunks_metadata(conn, ids=ids)}
 
+    # -- what a vectors-only store reads (``ChromaStore.attach_documents``) -----------------
+
+    def chunk_ids(self) -> list[str]:
+        with self._read() as conn:
+            return chunk_ids(conn)
+
+    def ids_for_content(self, content_ids: Sequence[str]) -> dict[str, list[str]]:
+        with self._read() as conn:
+            return content_chunk_ids(conn, content_ids)
+
+    def matching_ids(self, filters: SearchFilters) -> list[str]:
+        """Every chunk id passing ``filters`` (a dense search's candidates for a rare filter)."""
+        self._catch_up()
+        st = self._state
+        id_of = self._ids.id_of
+        return [id_of[int(row)] for row in np.flatnonzero(st.row_mask(filters))]
+
     # -- internals -------------------------------------------------------------------------
 
     @contextmanager
@@ -426,4 +454,3 @@ class SqliteLexicalIndex:
         if conn is not None:
             conn.close()
             self._local.conn = None
-

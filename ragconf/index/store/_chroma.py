@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ragconf.errors import StoreError
+from ragconf.index.store._lean import FULL, VECTORS, VectorsOnly, kept_keys
 from ragconf.index.store._leases import ChromaLeases
 from ragconf.index.store._meta import (
     chunk_ids_by_content,
@@ -98,7 +99,7 @@ def open_store(
     return store
 
 
-class ChromaStore(ChromaSearch, ChromaLeases):
+class ChromaStore(ChromaSearch, ChromaLeases, VectorsOnly):
     """One Chroma collection per embedding model; implements ``types.VectorStore`` and
     ``types.LeaseStore`` (the sync lock's records, in a small collection beside it).
 
@@ -108,6 +109,11 @@ class ChromaStore(ChromaSearch, ChromaLeases):
 
     ``filter_strategy``: "auto" (post-filter, then ``where``), "post" or "where" (forced; for
     benchmarks and tests). ``max_batch_size`` lowers Chroma's own batch limit.
+
+    ``layout`` applies to a collection this call creates: "full" (text and metadata in
+    Chroma) or "vectors" (ids and vectors only; the lexical index named with
+    :meth:`attach_documents` keeps the rest, see ``_lean``). An existing collection keeps
+    the layout it was created with.
     """
 
     def __init__(
@@ -122,9 +128,13 @@ class ChromaStore(ChromaSearch, ChromaLeases):
         oversample: int = 8,
         max_candidates: int = 2000,
         filter_strategy: str = "auto",
+        layout: str = FULL,
     ) -> None:
         if filter_strategy not in FILTER_STRATEGIES:
             raise ValueError("filter_strategy must be auto, post or where")
+        if layout not in (FULL, VECTORS):
+            raise ValueError("layout must be full or vectors")
+        self._docs = None
         self._client = client
         self.model_name = model_name
         self.dimension = int(dimension)
@@ -159,9 +169,12 @@ class ChromaStore(ChromaSearch, ChromaLeases):
                     "ragconf_model": model_name,
                     "ragconf_dimension": self.dimension,
                     "ragconf_schema": _SCHEMA,
+                    "ragconf_layout": layout,
                 },
                 embedding_function=None,
             )
+        # a collection from before layouts (no key) keeps text and metadata
+        self.layout = str((self._col.metadata or {}).get("ragconf_layout") or FULL)
         self._check_collection()
 
     def __repr__(self) -> str:
@@ -269,6 +282,13 @@ class ChromaStore(ChromaSearch, ChromaLeases):
             return
         for part in self._batches(len(ids)):
             with self._errors("upsert"):
+                if self.vectors_only:  # the lexical index keeps text and metadata
+                    self._col.upsert(
+                        ids=ids[part],
+                        embeddings=vectors[part],
+                        metadatas=[kept_keys(m) for m in metas[part]],  # type: ignore[misc]
+                    )
+                    continue
                 self._col.upsert(
                     ids=ids[part],
                     embeddings=vectors[part],
@@ -289,6 +309,9 @@ class ChromaStore(ChromaSearch, ChromaLeases):
         if len(ids) != len(metadatas):
             raise StoreError("update_metadata needs one metadata dict per id")
         current = {c.id: c.metadata for c in self.get(ids)} if replace else None
+        if self.vectors_only:  # the rest lives in the lexical index (the sync's batch)
+            metadatas = [kept_keys(m, removals=True) or {} for m in metadatas]
+            current = {i: kept_keys(m) or {} for i, m in (current or {}).items()} or None
         pairs = metadata_updates(ids, metadatas, current)
         for part in self._batches(len(pairs)):
             with self._errors("update"):
@@ -316,6 +339,8 @@ class ChromaStore(ChromaSearch, ChromaLeases):
     def get(self, ids: Sequence[str], *, include_embeddings: bool = False) -> list[StoredChunk]:
         """The stored chunks for ``ids``, in the order asked; unknown ids are left out."""
         ids = list(dict.fromkeys(ids))
+        if self.vectors_only:
+            return self._lean_get(ids, include_embeddings)
         include = ["documents", "metadatas"] + (["embeddings"] if include_embeddings else [])
         found: dict[str, StoredChunk] = {}
         for part in self._batches(len(ids)):
@@ -326,6 +351,11 @@ class ChromaStore(ChromaSearch, ChromaLeases):
 
     def iter_all(self, *, batch_size: int = 1000) -> Iterator[StoredChunk]:
         """Every chunk, page by page (text + metadata, no vectors)."""
+        if self.vectors_only:
+            ids = self.documents.chunk_ids()
+            for start in range(0, len(ids), batch_size):
+                yield from self._lean_get(ids[start : start + batch_size], False)
+            return
         yield from self._scan(["documents", "metadatas"], None, batch_size)
 
     def _scan(
@@ -345,6 +375,9 @@ class ChromaStore(ChromaSearch, ChromaLeases):
     def text_hashes(self, ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         ids = list(dict.fromkeys(ids))
+        if self.vectors_only:
+            found = self.documents.metadata(ids)
+            return {i: str(md["text_hash"]) for i, md in found.items() if md.get("text_hash")}
         for part in self._batches(len(ids)):
             with self._errors("get"):
                 res = self._col.get(ids=ids[part], include=["metadatas"])
@@ -355,6 +388,8 @@ class ChromaStore(ChromaSearch, ChromaLeases):
 
     def iter_metadata(self) -> Iterator[StoredChunk]:
         """Every chunk's id and metadata (no text, no vector), page by page."""
+        if self.vectors_only:
+            return self.documents.iter_metadata()
         return self._scan_metadata([None])
 
     def _scan_metadata(self, wheres: Iterable[dict[str, Any] | None]) -> Iterator[StoredChunk]:
@@ -363,6 +398,8 @@ class ChromaStore(ChromaSearch, ChromaLeases):
 
     def ids_for_content(self, content_ids: Sequence[str]) -> dict[str, list[str]]:
         """content_id -> its chunk ids (by chunk_index); content without chunks is left out."""
+        if self.vectors_only:
+            return self.documents.ids_for_content(content_ids)
         return chunk_ids_by_content(self._scan_metadata(in_clauses("content_id", content_ids)))
 
     def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, ManifestEntry]:
@@ -372,6 +409,8 @@ class ChromaStore(ChromaSearch, ChromaLeases):
         through a rewrite (a crash between writing new chunks and deleting old ones) looks
         stale and gets synced again.
         """
+        if self.vectors_only:  # version, chunk ids and space: what its readers use
+            return self.documents.manifest(space_ids)
         wheres: Sequence[dict[str, Any] | None] = [None]
         if space_ids is not None:
             wheres = in_clauses("space_id", space_ids)  # [] (no spaces): an empty manifest
@@ -406,6 +445,6 @@ class ChromaStore(ChromaSearch, ChromaLeases):
         cached = self._stats_cache
         if cached and cached[0] == key and time.monotonic() - cached[1] < max_age_s:
             return cached[2]
-        out = stats_from(c.metadata for c in self._scan_metadata([None]))
+        out = stats_from(c.metadata for c in self.iter_metadata())
         self._stats_cache = (key, time.monotonic(), out)
         return out

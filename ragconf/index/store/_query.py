@@ -114,6 +114,8 @@ class ChromaSearch:
 
     _generation: int  # bumped by every write and reopen of the store
     _ids_cache: IdsCache
+    vectors_only: bool  # the vectors-only layout (``_lean``): no ``where``, no documents
+    _lean_search: Callable[[np.ndarray, int, SearchFilters | None], list[Hit]]  # VectorsOnly's
 
     @property
     def sees_other_writers(self) -> bool:
@@ -129,8 +131,14 @@ class ChromaSearch:
         if k <= 0:
             return []
         vec = self._vector(embedding)
+
+        def search(n: int, where: dict[str, Any] | None) -> list[Hit]:
+            if self.vectors_only:  # no metadata in Chroma: the index names who passes
+                return self._lean_search(vec, n, filters if where is not None else None)
+            return self._search(vec, n, where)
+
         hits, how = filtered_search(
-            lambda n, where: self._search(vec, n, where),
+            search,
             k,
             filters,
             strategy=self.filter_strategy,
