@@ -8,7 +8,9 @@
 This package is the only place that imports chromadb (an import-linter contract says so).
 Chroma's columnar answers become ragconf's own ``Hit`` / ``StoredChunk`` objects here and
 nowhere else: ``_chroma`` holds the adapter, ``_meta`` the metadata encoding, manifests and
-stats, ``_query`` the search strategy (``query`` / ``query_ids``), ``_client`` the server
+stats, ``_query`` the search strategy (``query`` / ``query_ids``), ``_reads`` the scans
+(every chunk, manifests, stats), ``_lean`` the vectors-only layout of an embedded
+collection (text and metadata in the lexical index beside it), ``_client`` the server
 client (tenant, database, token).
 """
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -14,20 +13,18 @@ from typing import Any
 import numpy as np
 
 from ragconf.errors import StoreError
-from ragconf.index.store._lean import FULL, VECTORS, VectorsOnly, kept_keys
+from ragconf.index.store._lean import FULL, VECTORS, kept_keys
 from ragconf.index.store._leases import ChromaLeases
 from ragconf.index.store._meta import (
-    chunk_ids_by_content,
     collection_name,
-    manifest_from,
     metadata_updates,
-    stats_from,
     stored_chunks,
     to_chroma_metadata,
     upsert_columns,
 )
-from ragconf.index.store._query import FILTER_STRATEGIES, ChromaSearch, IdsCache, in_clauses
-from ragconf.index.types import Chunk, ManifestEntry, Metadata, StoredChunk
+from ragconf.index.store._query import FILTER_STRATEGIES, ChromaSearch, IdsCache
+from ragconf.index.store._reads import ChromaReads
+from ragconf.index.types import Chunk, Metadata, StoredChunk
 
 __all__ = ["DEFAULT_HNSW", "ChromaStore", "collection_name", "open_store"]
 
@@ -99,7 +96,7 @@ def open_store(
     return store
 
 
-class ChromaStore(ChromaSearch, ChromaLeases, VectorsOnly):
+class ChromaStore(ChromaSearch, ChromaLeases, ChromaReads):
     """One Chroma collection per embedding model; implements ``types.VectorStore`` and
     ``types.LeaseStore`` (the sync lock's records, in a small collection beside it).
 
@@ -349,73 +346,6 @@ class ChromaStore(ChromaSearch, ChromaLeases, VectorsOnly):
             found.update((c.id, c) for c in stored_chunks(res, include_embeddings))
         return [found[i] for i in ids if i in found]
 
-    def iter_all(self, *, batch_size: int = 1000) -> Iterator[StoredChunk]:
-        """Every chunk, page by page (text + metadata, no vectors)."""
-        if self.vectors_only:
-            ids = self.documents.chunk_ids()
-            for start in range(0, len(ids), batch_size):
-                yield from self._lean_get(ids[start : start + batch_size], False)
-            return
-        yield from self._scan(["documents", "metadatas"], None, batch_size)
-
-    def _scan(
-        self, include: list[str], where: dict[str, Any] | None, batch_size: int
-    ) -> Iterator[StoredChunk]:
-        size = max(1, min(batch_size, self.max_batch_size))
-        offset = 0
-        while True:
-            with self._errors("get"):
-                res = self._col.get(where=where, limit=size, offset=offset, include=include)
-            page = list(stored_chunks(res, "embeddings" in include))
-            yield from page
-            if len(page) < size:
-                return
-            offset += size
-
-    def text_hashes(self, ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        ids = list(dict.fromkeys(ids))
-        if self.vectors_only:
-            found = self.documents.metadata(ids)
-            return {i: str(md["text_hash"]) for i, md in found.items() if md.get("text_hash")}
-        for part in self._batches(len(ids)):
-            with self._errors("get"):
-                res = self._col.get(ids=ids[part], include=["metadatas"])
-            for cid, md in zip(res["ids"], res["metadatas"] or [], strict=False):
-                if md and md.get("text_hash") is not None:
-                    out[cid] = str(md["text_hash"])
-        return out
-
-    def iter_metadata(self) -> Iterator[StoredChunk]:
-        """Every chunk's id and metadata (no text, no vector), page by page."""
-        if self.vectors_only:
-            return self.documents.iter_metadata()
-        return self._scan_metadata([None])
-
-    def _scan_metadata(self, wheres: Iterable[dict[str, Any] | None]) -> Iterator[StoredChunk]:
-        for where in wheres:
-            yield from self._scan(["metadatas"], where, self.max_batch_size)
-
-    def ids_for_content(self, content_ids: Sequence[str]) -> dict[str, list[str]]:
-        """content_id -> its chunk ids (by chunk_index); content without chunks is left out."""
-        if self.vectors_only:
-            return self.documents.ids_for_content(content_ids)
-        return chunk_ids_by_content(self._scan_metadata(in_clauses("content_id", content_ids)))
-
-    def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, ManifestEntry]:
-        """``"type:id"`` -> {"version", "chunk_ids", "space_id", "updated_at", ...} from chunks.
-
-        ``version`` is the lowest over the document's chunks, so a document caught half-way
-        through a rewrite (a crash between writing new chunks and deleting old ones) looks
-        stale and gets synced again.
-        """
-        if self.vectors_only:  # version, chunk ids and space: what its readers use
-            return self.documents.manifest(space_ids)
-        wheres: Sequence[dict[str, Any] | None] = [None]
-        if space_ids is not None:
-            wheres = in_clauses("space_id", space_ids)  # [] (no spaces): an empty manifest
-        return manifest_from(self._scan_metadata(wheres))
-
     def get_meta(self) -> Metadata:
         """Collection-level metadata (model, dimension, last_sync_at, lexical_stamp, ...)."""
         with self._errors("get collection"):
@@ -434,17 +364,3 @@ class ChromaStore(ChromaSearch, ChromaLeases, VectorsOnly):
             with self._errors("modify collection"):
                 # modify() replaces the metadata; the HNSW configuration is separate and stays
                 self._col.modify(metadata=to_chroma_metadata(meta))
-
-    def stats(self, *, max_age_s: float = 3600.0) -> dict[str, Any]:
-        """{"chunks", "documents", "by_space", "by_type"}.
-
-        A full metadata scan (seconds at 100k chunks), so the answer is cached until this
-        store writes, the chunk count changes or a sync records a new ``last_sync_at``.
-        """
-        key = (self._generation, self.count(), self.get_meta().get("last_sync_at"))
-        cached = self._stats_cache
-        if cached and cached[0] == key and time.monotonic() - cached[1] < max_age_s:
-            return cached[2]
-        out = stats_from(c.metadata for c in self.iter_metadata())
-        self._stats_cache = (key, time.monotonic(), out)
-        return out
