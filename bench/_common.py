@@ -31,6 +31,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def open_embedded(
+    data_dir: Path, model_name: str, dimension: int, lexical_path: Path | None = None
+) -> tuple[Any, Any]:
+    """(store, lexical index) of an embedded data dir, as ``ragconf sync`` opens them: a new
+    collection keeps vectors only, its text and metadata in the lexical index."""
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
+    from ragconf.index.store import open_store
+
+    lexical = SqliteLexicalIndex(lexical_path or lexical_db_path(data_dir, None, model_name))
+    store = open_store(data_dir, model_name=model_name, dimension=dimension, layout="vectors")
+    if store.vectors_only:
+        store.attach_documents(lexical)
+    return store, lexical
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 that was free a moment ago (for a server subprocess)."""
     with socket.socket() as s:

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, free_port, machine_info
+from _common import ROOT, free_port, machine_info, open_embedded
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "scifact"
 USER, TOKEN = "demo@ragconf.dev", "demo-token"
@@ -99,13 +99,12 @@ class Simulator:
 
 def _sync(conf: Any, data_dir: Path, embed_batch: int) -> tuple[dict[str, Any], Any, Any]:
     from ragconf.index.embed import SentenceTransformerEmbedder
-    from ragconf.index.lexical_sqlite import SqliteLexicalIndex
-    from ragconf.index.store import open_store
     from ragconf.sync.engine import Syncer
 
     embedder = SentenceTransformerEmbedder()
-    store = open_store(data_dir, model_name=embedder.model_name, dimension=embedder.dimension)
-    lexical = SqliteLexicalIndex(data_dir / "lexical.sqlite")
+    store, lexical = open_embedded(
+        data_dir, embedder.model_name, embedder.dimension, data_dir / "lexical.sqlite"
+    )
     syncer = Syncer(conf, store, embedder, lexical, state_dir=data_dir, embed_batch=embed_batch)
     started = time.perf_counter()
     report = syncer.run().to_dict()

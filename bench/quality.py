@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, machine_info, stderr_log
+from _common import ROOT, machine_info, open_embedded, stderr_log
 
 MODES = ("hybrid", "dense", "bm25")
 
@@ -58,8 +58,6 @@ def sync_index(
     """Serve the corpus from the simulator and sync it into ``data_dir``; returns handles."""
     from ragconf.confluence import Confluence
     from ragconf.index.embed import SentenceTransformerEmbedder
-    from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
-    from ragconf.index.store import open_store
     from ragconf.simulator import DEMO_TOKEN, DEMO_USER, SimulatorServer, beir_site
     from ragconf.sync.engine import Syncer
 
@@ -69,10 +67,7 @@ def sync_index(
     # the API answers queries through the ONNX path (as `ragconf serve` does); sync uses torch
     embedder = SentenceTransformerEmbedder(onnx_cache_dir=data_dir / "onnx")
     embedder.warm_up()
-    store = open_store(
-        data_dir, chroma_url=None, model_name=embedder.model_name, dimension=embedder.dimension
-    )
-    lexical = SqliteLexicalIndex(lexical_db_path(data_dir, None, embedder.model_name))
+    store, lexical = open_embedded(data_dir, embedder.model_name, embedder.dimension)
     last = [0.0]
 
     def progress(stage: str, done: int, total: int | None) -> None:

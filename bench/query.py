@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import ROOT, free_port, machine_info, stderr_log
+from _common import ROOT, free_port, machine_info, open_embedded, stderr_log
 
 SPACES = ("S1", "S2", "S3", "S4", "S5")
 STAGES = ("encode_ms", "dense_ms", "lexical_ms", "fuse_ms", "total_ms")
@@ -57,12 +57,10 @@ def build_index(
     args: argparse.Namespace, emb: Any, log: Any
 ) -> tuple[Any, Any, np.ndarray, list[str]]:
     """The big store + BM25 index (reused when already built); returns (store, bm25, V, ids)."""
-    from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
     from ragconf.index.store import open_store
     from ragconf.index.types import Chunk, text_hash
 
-    store = open_store(args.data_dir, model_name=emb.model_name, dimension=emb.dimension)
-    bm25 = SqliteLexicalIndex(lexical_db_path(args.data_dir, None, emb.model_name))
+    store, bm25 = open_embedded(args.data_dir, emb.model_name, emb.dimension)
     cache = args.data_dir / "vectors.npy"
     if store.count() >= args.chunks and len(bm25) == store.count() and cache.exists():
         log(f"reusing {store.count()} chunks in {args.data_dir}")
@@ -75,6 +73,8 @@ def build_index(
         raise SystemExit(f"no chunks in {args.source_data_dir}: run bench/quality.py --sync-only")
     vecs = {c.id: c.embedding for c in src.get([c.id for c in source], include_embeddings=True)}
     log(f"source: {len(source)} chunks; building {args.chunks}")
+    bm25.rebuild([])  # a half-built index from an earlier run goes
+    pending: list[Chunk] = []  # written to the lexical index in one batch, as a sync does
     rng = np.random.default_rng(7)
     copies = -(-args.chunks // len(source))
     ids: list[str] = []
@@ -113,19 +113,19 @@ def build_index(
             n += 1
             if len(batch) >= 5000:
                 store.upsert(batch, np.stack(batch_vecs))
+                pending.extend(batch)
                 all_vecs.extend(batch_vecs)
                 batch, batch_vecs = [], []
                 log(f"  {n} chunks upserted ({time.perf_counter() - t0:.0f}s)")
     if batch:
         store.upsert(batch, np.stack(batch_vecs))
+        pending.extend(batch)
         all_vecs.extend(batch_vecs)
     V = np.stack(all_vecs).astype(np.float32)
-    log(f"store built in {time.perf_counter() - t0:.0f}s; BM25 next")
-    t = time.perf_counter()
-    bm25.rebuild(store.iter_all())
-    bm25.save()
+    with bm25.batch() as writer:
+        writer.upsert(pending)
     store.set_meta(lexical_stamp=bm25.stamp)
-    log(f"BM25 built in {time.perf_counter() - t:.0f}s")
+    log(f"store and lexical index built in {time.perf_counter() - t0:.0f}s")
     np.save(cache, V)
     (args.data_dir / "ids.json").write_text(json.dumps(ids))
     return store, bm25, V, ids

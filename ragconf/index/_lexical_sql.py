@@ -134,9 +134,12 @@ def chunk_metadata(base: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
     """A chunk's whole metadata from its document's part and its own (split_metadata's
     inverse); ``base`` is not modified (callers share one decoded copy)."""
     md = {**base, **own}
-    suffix = md.pop("anchor", None)
-    if suffix is not None:
-        md["anchor_url"] = f"{base.get('url', '')}{suffix}"
+    if "anchor" in own:  # ours (a document key of that name, if any, stays as it is)
+        md["anchor_url"] = f"{base.get('url', '')}{own['anchor']}"
+        if "anchor" in base:
+            md["anchor"] = base["anchor"]
+        else:
+            del md["anchor"]
     return md
 
 
