@@ -202,3 +202,20 @@ def test_chunk_text_is_stored_compressed_and_older_rows_still_read(tmp_path: Pat
     assert found["page:2:0"].text == "legacy text"
     assert found["page:2:0"].metadata["anchor_url"] == "https://elsewhere.example/#x"
     assert [h.id for h in lexical.search("password admin", 2)] == ["page:1:0"]
+
+
+@pytest.mark.parametrize(
+    "md",
+    [
+        {"url": "https://x/p/1", "anchor_url": "https://x/p/1#a", "title": "T"},
+        {"url": "https://x/p/1", "anchor_url": "https://y/other#a"},
+        {"url": "https://x/p/1", "anchor_url": "https://x/p/1#a", "anchor": "a document key"},
+        {"anchor_url": "https://x/p/1#a"},
+        {"url": "https://x/p/1"},
+    ],
+)
+def test_split_metadata_round_trips(md: dict[str, Any]) -> None:
+    from ragconf.index._lexical_sql import chunk_metadata, split_metadata
+
+    base, own = split_metadata(md)
+    assert chunk_metadata(base, own) == md
