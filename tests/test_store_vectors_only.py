@@ -219,3 +219,20 @@ def test_split_metadata_round_trips(md: dict[str, Any]) -> None:
 
     base, own = split_metadata(md)
     assert chunk_metadata(base, own) == md
+
+
+def test_a_lost_index_means_the_next_sync_indexes_everything_again(tmp_path: Path) -> None:
+    site, _ = build_site()
+    data = tmp_path / "data"
+    with SimulatorServer(site) as sim, client_for(sim) as conf:
+        store = open_store(data, model_name=EMB.model_name, dimension=64, layout="vectors")
+        store.attach_documents(lexical := SqliteLexicalIndex(data / "lexical.sqlite"))
+        first = Syncer(conf, store, EMB, lexical, state_dir=data).run()
+        assert first.ok and first.added > 0
+        vectors = store.count()
+        fresh = SqliteLexicalIndex(data / "another.sqlite")  # the index file was lost
+        store.attach_documents(fresh)
+        again = Syncer(conf, store, EMB, fresh, state_dir=data).run()
+        assert again.ok and again.added == first.added
+        assert store.count() == vectors == len(fresh)
+        assert set(store.vector_ids()) == set(fresh.chunk_ids())

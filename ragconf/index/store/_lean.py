@@ -114,7 +114,10 @@ class VectorsOnly:
         if self._docs is None:
             raise StoreError(
                 "this embedded store keeps vectors only; its text and metadata are in the "
-                "lexical index beside it, which was not attached (attach_documents)"
+                "lexical index beside it, which was not attached (attach_documents)",
+                hint="open it with ragconf.runtime.open_index, or attach its "
+                "SqliteLexicalIndex (<data dir>/lexical/<model>.sqlite); if that file was "
+                "lost, the next `ragconf sync` drops the vectors and indexes everything again",
             )
         return self._docs
 
