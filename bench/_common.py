@@ -32,15 +32,20 @@ if str(ROOT) not in sys.path:
 
 
 def open_embedded(
-    data_dir: Path, model_name: str, dimension: int, lexical_path: Path | None = None
+    data_dir: Path,
+    model_name: str,
+    dimension: int,
+    lexical_path: Path | None = None,
+    layout: str = "vectors",
 ) -> tuple[Any, Any]:
     """(store, lexical index) of an embedded data dir, as ``ragconf sync`` opens them: a new
-    collection keeps vectors only, its text and metadata in the lexical index."""
+    collection keeps vectors only, its text and metadata in the lexical index (``layout``
+    "full" builds the layout of a Chroma server, or of a data dir from before, to compare)."""
     from ragconf.index.lexical_sqlite import SqliteLexicalIndex, lexical_db_path
     from ragconf.index.store import open_store
 
     lexical = SqliteLexicalIndex(lexical_path or lexical_db_path(data_dir, None, model_name))
-    store = open_store(data_dir, model_name=model_name, dimension=dimension, layout="vectors")
+    store = open_store(data_dir, model_name=model_name, dimension=dimension, layout=layout)
     if store.vectors_only:
         store.attach_documents(lexical)
     return store, lexical

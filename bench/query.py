@@ -60,7 +60,7 @@ def build_index(
     from ragconf.index.store import open_store
     from ragconf.index.types import Chunk, text_hash
 
-    store, bm25 = open_embedded(args.data_dir, emb.model_name, emb.dimension)
+    store, bm25 = open_embedded(args.data_dir, emb.model_name, emb.dimension, layout=args.layout)
     cache = args.data_dir / "vectors.npy"
     if store.count() >= args.chunks and len(bm25) == store.count() and cache.exists():
         log(f"reusing {store.count()} chunks in {args.data_dir}")
@@ -255,6 +255,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--data-dir", type=Path, default=Path("/tmp/ragconf-bench/q100k"))
     ap.add_argument("--dataset", type=Path, default=ROOT.parent / "shared" / "data" / "scifact")
     ap.add_argument("--chunks", type=int, default=100_000)
+    ap.add_argument(
+        "--layout",
+        choices=("vectors", "full"),
+        default="vectors",
+        help="store layout of a new --data-dir: vectors (what ragconf sync creates) or full "
+        "(text and metadata in Chroma too, as on a Chroma server)",
+    )
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--skip-http", action="store_true")
     args = ap.parse_args(argv)
@@ -277,6 +284,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "benchmark": "query",
         "chunks": store.count(),
+        "layout": store.layout,
         "lexical_chunks": len(bm25),
         "queries": len(queries),
         "k": 10,
