@@ -53,7 +53,13 @@ def load_queries(dataset: Path, split: str) -> tuple[dict[str, str], dict[str, d
 
 
 def sync_index(
-    dataset: Path, data_dir: Path, *, spaces: int, limit: int | None, log: Any
+    dataset: Path,
+    data_dir: Path,
+    *,
+    spaces: int,
+    limit: int | None,
+    log: Any,
+    chunk_tokens: int | None = None,
 ) -> dict[str, Any]:
     """Serve the corpus from the simulator and sync it into ``data_dir``; returns handles."""
     from ragconf.confluence import Confluence
@@ -79,8 +85,19 @@ def sync_index(
     with SimulatorServer(site) as sim:
         conf = Confluence(sim.api_url, username=DEMO_USER, token=DEMO_TOKEN)
         with conf:
+            chunker = None
+            if chunk_tokens:  # an experiment: the product chunks at the model's 256
+                from ragconf.index.chunk import Chunker
+
+                chunker = Chunker(embedder.count_tokens, max_tokens=chunk_tokens)
             syncer = Syncer(
-                conf, store, embedder, lexical, state_dir=data_dir / "state", progress=progress
+                conf,
+                store,
+                embedder,
+                lexical,
+                state_dir=data_dir / "state",
+                progress=progress,
+                chunker=chunker,
             )
             t = time.perf_counter()
             report = syncer.run(full=False)
@@ -230,6 +247,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--limit-docs", type=int, default=None, help="index only the first N docs")
     ap.add_argument("--data-dir", type=Path, default=None, help="keep/reuse the synced index here")
     ap.add_argument("--spaces", type=int, default=4)
+    ap.add_argument(
+        "--chunk-tokens", type=int, default=None, help="chunk size of a new index (default 256)"
+    )
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     ap.add_argument("--quiet", action="store_true")
@@ -259,7 +279,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         data_dir = args.data_dir.resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        h = sync_index(dataset, data_dir, spaces=args.spaces, limit=args.limit_docs, log=log)
+        h = sync_index(
+            dataset,
+            data_dir,
+            spaces=args.spaces,
+            limit=args.limit_docs,
+            log=log,
+            chunk_tokens=args.chunk_tokens,
+        )
         if args.sync_only:
             summary = {
                 "data_dir": str(data_dir),

@@ -1,7 +1,9 @@
-"""What the sync reads from the SQLite lexical index instead of scanning the vector store:
-the manifest (per document: version, chunk ids, space) and chunks' metadata.
+"""The SQLite lexical index as a document store: what the sync reads from it instead of
+scanning the vector store (the manifest: per document version, chunk ids, space; chunks'
+metadata), and what a vectors-only store reads (``ragconf.index.store._lean``).
 
-Both take a connection inside the caller's read transaction (one snapshot).
+The functions take a connection inside the caller's read transaction (one snapshot);
+``DocumentReads`` holds the index's methods over them.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
-from ragconf.index._lexical_sql import chunk_metadata
-from ragconf.index.types import ManifestEntry, StoredChunk
+import numpy as np
 
-__all__ = ["chunk_ids", "chunks_metadata", "content_chunk_ids", "manifest"]
+from ragconf.index._lexical_sql import chunk_metadata
+from ragconf.index._lexical_state import Ids, State
+from ragconf.index.types import ManifestEntry, Metadata, SearchFilters, StoredChunk
+
+__all__ = ["DocumentReads", "chunk_ids", "chunks_metadata", "content_chunk_ids", "manifest"]
 
 _MANIFEST = (
     "SELECT c.cid, json_extract(b.meta, '$.content_type'), "
@@ -99,3 +105,52 @@ def content_chunk_ids(conn: sqlite3.Connection, content_ids: Sequence[str]) -> d
 def chunk_ids(conn: sqlite3.Connection) -> list[str]:
     """Every chunk id in the index."""
     return [row[0] for row in conn.execute("SELECT cid FROM chunks")]
+
+
+class DocumentReads:
+    """SqliteLexicalIndex's reads of the documents it keeps: what the sync reads instead of
+    scanning the vector store, and what a vectors-only store reads (``store._lean``)."""
+
+    _ids: Ids
+    _state: State
+
+    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # SqliteLexicalIndex's
+
+    def _catch_up(self) -> None:
+        raise NotImplementedError  # SqliteLexicalIndex's
+
+    # -- what the sync reads instead of scanning the vector store ---------------------------
+
+    def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, ManifestEntry]:
+        """``"type:id"`` -> {"version", "chunk_ids", "space_id", "space_key"} (see
+        ``_lexical_docs.manifest``)."""
+        with self._read() as conn:
+            return manifest(conn, space_ids)
+
+    def iter_metadata(self) -> Iterator[StoredChunk]:
+        """Every chunk with its metadata, without text."""
+        with self._read() as conn:
+            yield from chunks_metadata(conn)
+
+    def metadata(self, ids: Sequence[str]) -> dict[str, Metadata]:
+        """chunk id -> its full metadata (no text), for those ids this index holds."""
+        with self._read() as conn:
+            return {c.id: c.metadata for c in chunks_metadata(conn, ids=ids)}
+
+    # -- what a vectors-only store reads (``ChromaStore.attach_documents``) -----------------
+
+    def chunk_ids(self) -> list[str]:
+        with self._read() as conn:
+            return chunk_ids(conn)
+
+    def ids_for_content(self, content_ids: Sequence[str]) -> dict[str, list[str]]:
+        with self._read() as conn:
+            return content_chunk_ids(conn, content_ids)
+
+    def matching_ids(self, filters: SearchFilters) -> list[str]:
+        """Every chunk id passing ``filters`` (a dense search's candidates for a rare filter)."""
+        self._catch_up()
+        st = self._state
+        id_of = self._ids.id_of
+        return [id_of[int(row)] for row in np.flatnonzero(st.row_mask(filters))]

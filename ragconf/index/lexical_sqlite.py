@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ragconf.index._lexical_cache import PostingsCache
-from ragconf.index._lexical_docs import chunk_ids, chunks_metadata, content_chunk_ids, manifest
+from ragconf.index._lexical_docs import DocumentReads
 from ragconf.index._lexical_reconcile import reconcile
 from ragconf.index._lexical_sql import (
     FORMAT,
@@ -50,7 +50,6 @@ from ragconf.index.types import (
     Chunk,
     Hit,
     LexicalCapabilities,
-    ManifestEntry,
     Metadata,
     SearchFilters,
     StoredChunk,
@@ -87,7 +86,7 @@ class _Batch:
             self._w.delete(list(ids))
 
 
-class SqliteLexicalIndex:
+class SqliteLexicalIndex(DocumentReads):
     """See the module docstring. Thread-safe; one writer (batch) at a time per file."""
 
     capabilities = LexicalCapabilities(
@@ -380,41 +379,6 @@ class SqliteLexicalIndex:
             else:
                 out.append(bool(mask[row]))
         return out
-
-    # -- what the sync reads instead of scanning the vector store ---------------------------
-
-    def manifest(self, space_ids: Sequence[str] | None = None) -> dict[str, ManifestEntry]:
-        """``"type:id"`` -> {"version", "chunk_ids", "space_id", "space_key"} (see
-        ``_lexical_docs.manifest``)."""
-        with self._read() as conn:
-            return manifest(conn, space_ids)
-
-    def iter_metadata(self) -> Iterator[StoredChunk]:
-        """Every chunk with its metadata, without text."""
-        with self._read() as conn:
-            yield from chunks_metadata(conn)
-
-    def metadata(self, ids: Sequence[str]) -> dict[str, Metadata]:
-        """chunk id -> its full metadata (no text), for those ids this index holds."""
-        with self._read() as conn:
-            return {c.id: c.metadata for c in chunks_metadata(conn, ids=ids)}
-
-    # -- what a vectors-only store reads (``ChromaStore.attach_documents``) -----------------
-
-    def chunk_ids(self) -> list[str]:
-        with self._read() as conn:
-            return chunk_ids(conn)
-
-    def ids_for_content(self, content_ids: Sequence[str]) -> dict[str, list[str]]:
-        with self._read() as conn:
-            return content_chunk_ids(conn, content_ids)
-
-    def matching_ids(self, filters: SearchFilters) -> list[str]:
-        """Every chunk id passing ``filters`` (a dense search's candidates for a rare filter)."""
-        self._catch_up()
-        st = self._state
-        id_of = self._ids.id_of
-        return [id_of[int(row)] for row in np.flatnonzero(st.row_mask(filters))]
 
     # -- internals -------------------------------------------------------------------------
 
