@@ -34,6 +34,7 @@ import numpy as np
 
 from ragconf.errors import StoreError
 from ragconf.index.keys import split_chunk_key
+from ragconf.index.store._query import filtered_search, scored_ids
 from ragconf.index.types import Hit, ManifestEntry, Metadata, SearchFilters, StoredChunk
 
 __all__ = ["FULL", "KEPT", "VECTORS", "Documents", "VectorsOnly", "kept_keys", "reconcile_vectors"]
@@ -83,6 +84,9 @@ class VectorsOnly:
     _embedded_path: Path | None
     layout: str
     model_name: str
+    filter_strategy: str
+    oversample: int
+    max_candidates: int
 
     def _errors(self, op: str) -> Any:
         raise NotImplementedError  # ChromaStore's
@@ -149,18 +153,46 @@ class VectorsOnly:
             if i in found and (not include_embeddings or i in vectors)
         ]
 
-    def _lean_search(self, vec: np.ndarray, n: int, filters: SearchFilters | None) -> list[Hit]:
-        """Top ``n``: unfiltered (None), or among the ids the index says pass ``filters``."""
-        if filters is None:
-            pairs = self.query_ids(vec, n)
-        else:
-            allowed = self.documents.matching_ids(filters)
-            pairs = self._within(vec, n, allowed) if allowed else []
-        found = self.documents.lookup([i for i, _ in pairs])
+    def _lean_query(
+        self, vec: np.ndarray, k: int, filters: SearchFilters | None
+    ) -> tuple[list[Hit], dict[str, Any]]:
+        """``ChromaSearch.query`` for this layout: the same strategy (post-filter, then a
+        filtered query), with the index's filter columns deciding which candidates pass and
+        its rows read for the ``k`` shown only; the filtered query is over the ids the index
+        names. Returns (hits, how)."""
+        docs = self.documents
+
+        def search(n: int, where: dict[str, Any] | None) -> list[Hit]:
+            if where is None:  # ids and scores only; their metadata is the index's
+                return [Hit(i, s, "", {}) for i, s in self.query_ids(vec, n)]
+            allowed = docs.matching_ids(filters) if filters is not None else []
+            return [Hit(i, s, "", {}) for i, s in self._within(vec, n, allowed)]
+
+        def passes(hits: list[Hit]) -> list[bool]:
+            assert filters is not None  # post-filtering happens only with filters
+            # None: a vector the index does not know (a killed run's), never shown
+            return [bool(ok) for ok in docs.mask_ids([h.id for h in hits], filters)]
+
+        hits, how = filtered_search(
+            search,
+            k,
+            filters,
+            strategy=self.filter_strategy,
+            oversample=self.oversample,
+            cap=self.max_candidates,
+            passes=passes,
+        )
+        found = docs.lookup([h.id for h in hits])
         # an id the index does not know is a vector a killed run left: never shown
-        return [Hit(i, s, found[i].text, found[i].metadata) for i, s in pairs if i in found]
+        return [
+            Hit(h.id, h.score, found[h.id].text, found[h.id].metadata)
+            for h in hits
+            if h.id in found
+        ], how
 
     def _within(self, vec: np.ndarray, n: int, allowed: list[str]) -> list[tuple[str, float]]:
+        if not allowed:
+            return []
         with self._errors("query"):
             res = self._col.query(
                 query_embeddings=vec[None, :],
@@ -168,11 +200,7 @@ class VectorsOnly:
                 n_results=min(n, len(allowed)),
                 include=["distances"],
             )
-        pairs = [
-            (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)
-        ]
-        pairs.sort(key=lambda p: (-p[1], p[0]))
-        return pairs
+        return scored_ids(res)
 
 
 def reconcile_vectors(documents: Any, store: Any, batch: Callable[[], Any]) -> int:

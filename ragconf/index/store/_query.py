@@ -49,6 +49,8 @@ FILTER_STRATEGIES = ("auto", "post", "where")
 _IN_BATCH = 500
 
 Search = Callable[[int, dict[str, Any] | None], list[Hit]]
+#: which of these hits pass the filter (default: ``SearchFilters.matches`` on their metadata)
+Passes = Callable[[list[Hit]], list[bool]]
 
 
 class IdsCache:
@@ -115,7 +117,7 @@ class ChromaSearch:
     _generation: int  # bumped by every write and reopen of the store
     _ids_cache: IdsCache
     vectors_only: bool  # the vectors-only layout (``_lean``): no ``where``, no documents
-    _lean_search: Callable[[np.ndarray, int, SearchFilters | None], list[Hit]]  # VectorsOnly's
+    _lean_query: Callable[..., tuple[list[Hit], dict[str, Any]]]  # VectorsOnly's
 
     @property
     def sees_other_writers(self) -> bool:
@@ -131,14 +133,12 @@ class ChromaSearch:
         if k <= 0:
             return []
         vec = self._vector(embedding)
-
-        def search(n: int, where: dict[str, Any] | None) -> list[Hit]:
-            if self.vectors_only:  # no metadata in Chroma: the index names who passes
-                return self._lean_search(vec, n, filters if where is not None else None)
-            return self._search(vec, n, where)
-
+        if self.vectors_only:  # no metadata in Chroma: the index says who passes
+            hits, how = self._lean_query(vec, k, filters)
+            self._record(**how)
+            return hits
         hits, how = filtered_search(
-            search,
+            lambda n, where: self._search(vec, n, where),
             k,
             filters,
             strategy=self.filter_strategy,
@@ -229,10 +229,12 @@ def filtered_search(
     strategy: str,
     oversample: int,
     cap: int,
+    passes: Passes | None = None,
 ) -> tuple[list[Hit], dict[str, Any]]:
     """The ``k`` best hits passing ``filters``, and how: {"strategy", "rounds", "candidates"}.
 
     ``search(n, where)`` is one Chroma query for the top ``n`` (``where`` None: unfiltered).
+    ``passes``: see :func:`post_filter`.
     """
     if filters is None or filters.empty:
         return search(k, None), _how("unfiltered", 1, k)
@@ -247,6 +249,7 @@ def filtered_search(
             first=max(k * oversample, 32),
             cap=cap,
             strict=strategy == "post",
+            passes=passes,
         )
         if post is not None:
             return post, _how("post", rounds, n)
@@ -265,6 +268,7 @@ def post_filter(
     first: int,
     cap: int,
     strict: bool = False,
+    passes: Passes | None = None,
 ) -> tuple[list[Hit] | None, int, int]:
     """Filtered top-k from unfiltered top-n searches: (hits or None, rounds, last n).
 
@@ -273,12 +277,17 @@ def post_filter(
     fill k within ``cap`` candidates. ``strict`` never gives up (returns what it found at
     ``cap``). The answer is exact (up to HNSW) when k matched, or the whole collection was
     seen: every matching chunk outside the top-n is farther than all inside it.
+
+    ``passes(hits)`` says which hits pass (default: ``filters.matches`` on their metadata); a
+    store whose hits carry no metadata asks its own filter columns instead.
     """
+    if passes is None:
+        passes = lambda hits: [filters.matches(h.metadata) for h in hits]  # noqa: E731
     n, rounds = first, 0
     while True:
         rounds += 1
         found = search(n)
-        matched = [h for h in found if filters.matches(h.metadata)]
+        matched = [h for h, ok in zip(found, passes(found), strict=True) if ok]
         exhausted = len(found) < n
         capped = n >= cap
         if len(matched) >= k or exhausted or (capped and strict):
