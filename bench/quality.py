@@ -11,8 +11,9 @@ and per query type (``short``: at most 4 content words, a keyword query; ``long`
 JSON object. The synced index is shared by all modes of a run; ``--data-dir`` keeps it across
 runs (a second run re-syncs incrementally, which costs nothing when the corpus is unchanged).
 
-Ranking stages (``ragconf.search._rank``): ``--prf``, ``--fields``, ``--evidence``, ``--fusion``
-and ``--identifiers`` set one stage for the whole run (default: the product's setting);
+Ranking stages (``ragconf.search._rank``): ``--prf``, ``--fields``, ``--evidence``, ``--fusion``,
+``--identifiers`` and ``--coverage`` set one stage for the whole run (default: the
+product's setting);
 ``--ablate`` also runs the hybrid mode once per other setting of each stage, one change at a
 time, and reports each one's scores and its change in nDCG@10 and in server-side p50 query
 time (``took_ms``) against the run's own setting, so every stage's worth and cost sit in the

@@ -84,6 +84,10 @@ def variants() -> dict[str, Ranking]:
     out["prf-on-noidf"] = replace(BASE, prf=PRF(mode="on", idf=False))
     for w in (0.5, 1.0):
         out[f"fields{w}"] = replace(BASE, fields=w)
+    for w in (0.1, 0.2, 0.3):
+        out[f"coverage{w}"] = replace(BASE, coverage=w)
+        out[f"adaptive+identifiers+coverage{w}"] = replace(adaptive_ids, coverage=w)
+    out["rrf60+coverage0.2"] = replace(out["rrf60"], coverage=0.2)
     return out
 
 

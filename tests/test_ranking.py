@@ -1,4 +1,5 @@
-"""The ranking stages: identifiers in keyword queries, document evidence, feedback, switches.
+"""The ranking stages: identifiers in keyword queries, query-word coverage, document evidence,
+feedback, switches.
 
 Real parts: an embedded Chroma store and the BM25 index over small synthetic corpora; the
 dense leg is a hashing embedder, or one that always answers with a chosen decoy's vector
@@ -20,7 +21,14 @@ from ragconf.index.types import Chunk, Hit, chunk_id, text_hash
 from ragconf.search._fusion import FusionConfig, adaptive_alpha, doc_evidence
 from ragconf.search._prf import PRF, expansion_terms, feedback_search, is_flat
 from ragconf.search._query import analyse, is_identifier, mentions
-from ragconf.search._rank import STAGES, Ranking, describe, identifier_boost, with_stage
+from ragconf.search._rank import (
+    STAGES,
+    Ranking,
+    coverage_boost,
+    describe,
+    identifier_boost,
+    with_stage,
+)
 from ragconf.search.retrieve import DEFAULT_RANKING, Retriever
 
 BASE = "https://acme.atlassian.net/wiki"
@@ -88,8 +96,9 @@ def test_an_identifier_in_a_keyword_query_wins_over_the_dense_favourite(
 ) -> None:
     emb = DecoyEmbedder(decoy)
     store, bm25 = _index(tmp_path, UPLOAD_DOCS, emb)
-    on = Retriever(store, emb, bm25, ranking=replace(DEFAULT_RANKING, identifiers=True))
-    off = Retriever(store, emb, bm25, ranking=replace(DEFAULT_RANKING, identifiers=False))
+    alone = replace(DEFAULT_RANKING, coverage=0.0)  # coverage alone lifts page 1 as well
+    on = Retriever(store, emb, bm25, ranking=replace(alone, identifiers=True))
+    off = Retriever(store, emb, bm25, ranking=replace(alone, identifiers=False))
     # without the stage the dense leg's favourite is on top: the case the stage is for
     assert off.search(query, k=3).results[0].content_id != target
     for mode in ("hybrid", "bm25"):
@@ -253,6 +262,60 @@ def test_flat_scores_trigger_feedback_and_a_clear_winner_does_not() -> None:
     peaked = [_h("a", i, s) for i, s in enumerate([9.0, 2.0, 1.9, 1.8])]
     assert is_flat(flat, rank=4, ratio=0.8)
     assert not is_flat(peaked, rank=4, ratio=0.8)
+
+
+# -- query-word coverage ---------------------------------------------------------------------
+
+
+def test_coverage_boost_adds_each_documents_best_chunk_share() -> None:
+    hits = [
+        Hit("page:a:0", 0.0, "", {"content_type": "page", "content_id": "a"}),
+        Hit("page:a:1", 0.0, "", {"content_type": "page", "content_id": "a"}),
+        Hit("page:b:0", 0.0, "", {}),  # a bare dense hit: its id names the document
+    ]
+    fused = {"page:a": 0.5, "page:b": 0.6, "page:c": 0.7}
+    cov = {"page:a:0": 0.25, "page:a:1": 1.0, "page:b:0": 0.5}
+    out = coverage_boost(fused, hits, cov, 0.2)
+    assert out == pytest.approx({"page:a": 0.7, "page:b": 0.7, "page:c": 0.7})
+    assert coverage_boost(fused, hits, {}, 0.2) == fused
+
+
+# two pages about deploys; only one names both rare words of the question, the other
+# repeats the common one (BM25 saturates, the dense leg is blind to which)
+COVERAGE_DOCS = [
+    ("1", "Deploy notes", ["deploy deploy deploy deploy the service on monday"]),
+    ("2", "Canary", ["the canary deploy waits for a webhook before it goes on"]),
+    *[(str(10 + i), f"Misc {i}", [f"deploy log {i} on tuesday"]) for i in range(6)],
+]
+
+
+@pytest.mark.parametrize("lexical_kind", ["bm25s", "sqlite"])
+def test_coverage_lifts_the_page_that_has_every_query_word(
+    tmp_path: Path, lexical_kind: str
+) -> None:
+    from ragconf.index.lexical_sqlite import SqliteLexicalIndex
+
+    emb = DecoyEmbedder("deploy deploy deploy deploy the service on monday")
+    store, bm25 = _index(tmp_path, COVERAGE_DOCS, emb)
+    lexical = bm25
+    if lexical_kind == "sqlite":
+        lexical = SqliteLexicalIndex(tmp_path / "lexical.sqlite")
+        with lexical.batch() as batch:
+            batch.upsert(list(store.iter_all()))
+    query = "deploy canary webhook"
+    on = Retriever(store, emb, lexical, ranking=replace(DEFAULT_RANKING, coverage=0.5))
+    off = Retriever(store, emb, lexical, ranking=replace(DEFAULT_RANKING, coverage=0.0))
+    got_on = on.search(query, k=3).results
+    got_off = off.search(query, k=3).results
+    # the dense decoy's favourite wins without the stage; page 2 has every word, page 1 one
+    assert got_off[0].content_id == "1"
+    assert got_on[0].content_id == "2"
+    assert got_on[0].score - got_off[[d.content_id for d in got_off].index("2")].score > 0.4
+    # the other modes do not use it
+    for mode in ("dense", "bm25"):
+        assert [d.content_id for d in on.search(query, k=3, mode=mode).results] == [
+            d.content_id for d in off.search(query, k=3, mode=mode).results
+        ]
 
 
 # -- switches --------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import numpy as np
 from ragconf.index._bm25_state import KEYS as _KEYS
 from ragconf.index._bm25_state import State as _State
 from ragconf.index._bm25_state import labels as _labels
+from ragconf.index._lexical_search import term_coverage
 from ragconf.index._lexical_text import make_tokenizer
 from ragconf.index.types import Chunk, Hit, LexicalCapabilities, SearchFilters, StoredChunk
 
@@ -234,6 +235,27 @@ class BM25Index:
             return [0 for _ in terms]
         vocab, indptr = st.bm25.vocab_dict, st.bm25.scores["indptr"]
         return [int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms]
+
+    def coverage(
+        self, query: str, ids: Sequence[str], filters: SearchFilters | None = None
+    ) -> dict[str, float]:
+        """For each of ``ids`` this index holds: the idf-weighted share of the query's
+        distinct terms the chunk contains (statistics over the whole index, as ``search``)."""
+        st = self._state
+        terms = list(dict.fromkeys(self._tokenizer.tokens(query)))
+        if st.bm25 is None or not terms or not ids:
+            return {}
+        vocab, sc = st.bm25.vocab_dict, st.bm25.scores
+        empty = np.zeros(0, dtype=np.int64)
+        rows_of = {
+            t: (sc["indices"][sc["indptr"][vocab[t]] : sc["indptr"][vocab[t] + 1]], empty)
+            if t in vocab else (empty, empty)
+            for t in terms
+        }  # fmt: skip
+        row = self._rows(st)
+        known = [cid for cid in ids if cid in row]
+        wanted = np.array([row[cid] for cid in known], dtype=np.int64)
+        return term_coverage(terms, rows_of, len(st.ids), known, wanted)
 
     def lookup(self, ids: Sequence[str]) -> dict[str, Hit]:
         """Text and metadata of those ``ids`` this index holds (score 0.0), from the mmap.

@@ -30,11 +30,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
-
 from ragconf.index._lexical_cache import PostingsCache
 from ragconf.index._lexical_docs import DocumentReads
 from ragconf.index._lexical_reconcile import reconcile
+from ragconf.index._lexical_search import PostingsSearch
 from ragconf.index._lexical_sql import (
     FORMAT,
     Writer,
@@ -86,7 +85,7 @@ class _Batch:
             self._w.delete(list(ids))
 
 
-class SqliteLexicalIndex(DocumentReads):
+class SqliteLexicalIndex(PostingsSearch, DocumentReads):
     """See the module docstring. Thread-safe; one writer (batch) at a time per file."""
 
     capabilities = LexicalCapabilities(
@@ -262,72 +261,6 @@ class SqliteLexicalIndex(DocumentReads):
         with self._read() as conn:
             ids = term_ids(conn, list(terms))
             return [len(postings(conn, ids[t], None)[0]) if t in ids else 0 for t in terms]
-
-    def search(self, query: str, k: int, filters: SearchFilters | None = None) -> list[Hit]:
-        """The ``k`` best chunks by BM25 among those passing ``filters`` (score > 0 only).
-
-        The same steps run whatever the query: every query term is looked up and its
-        postings read (inside the permission scope), even for terms this index never saw.
-        """
-        filters = filters or SearchFilters()
-        terms = self._tokenizer.tokens(query)
-        with self._read() as conn:
-            st = self._snapshot(conn) or self._state
-            codes = st.codes(filters)
-            n_docs, avgdl = st.statistics(codes)
-            scope = tuple(codes) if codes is not None else None
-            ids: dict[str, int] | None = None
-            rows_parts: list[np.ndarray] = []
-            score_parts: list[np.ndarray] = []
-            read: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-            for term in terms:  # repeated terms count again, as in bm25s
-                if term not in read:
-                    got = self._postings.get((st.gen, term, scope))
-                    if got is None:
-                        if ids is None:
-                            ids = term_ids(conn, terms)
-                        got = postings(conn, ids.get(term, -1), codes)
-                        self._postings.put((st.gen, term, scope), got)
-                    read[term] = got
-                rows, tfs = read[term]
-                df = len(rows)
-                idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) if n_docs else 0.0
-                dl = st.length[rows].astype(np.float64) if df else np.zeros(0)
-                norm = self.k1 * ((1 - self.b) + self.b * dl / (avgdl or 1.0))
-                rows_parts.append(rows)
-                score_parts.append(idf * tfs / (norm + tfs))
-        self.last_work = {
-            "terms": len(terms),
-            "lookups": len(read),
-            "postings": int(sum(len(r) for r, _ in read.values())),
-        }
-        if k <= 0 or not rows_parts:
-            return []
-        # summed per row straight into an array over all rows: no sort of the postings
-        dense = np.bincount(
-            np.concatenate(rows_parts), weights=np.concatenate(score_parts),
-            minlength=len(st.length),
-        )  # fmt: skip
-        if not filters.empty:
-            dense = np.where(st.row_mask(filters)[: len(dense)], dense, 0.0)
-        uniq = np.flatnonzero(dense > 0)
-        scores = dense[uniq]
-        if uniq.size > k:
-            top = np.argpartition(-scores, k - 1)[:k]
-            cut = scores[top].min()
-            sel = scores >= cut  # every row tied with the k-th: the id tie-break is exact
-            uniq, scores = uniq[sel], scores[sel]
-        id_of = self._ids.id_of
-        order = sorted(
-            ((float(s), id_of[int(r)]) for r, s in zip(uniq, scores, strict=True)),
-            key=lambda p: (-p[0], p[1]),
-        )[:k]
-        found = self.lookup([cid for _, cid in order])
-        return [
-            Hit(cid, score, found[cid].text, found[cid].metadata)
-            for score, cid in order
-            if cid in found
-        ]
 
     def lookup(self, ids: Sequence[str]) -> dict[str, Hit]:
         """Text and metadata of those ``ids`` this index holds (score 0.0)."""

@@ -329,6 +329,14 @@ class LexicalIndex(Protocol):
         """How many chunks contain each index term (for query expansion's idf)."""
         ...
 
+    def coverage(
+        self, query: str, ids: Sequence[str], filters: SearchFilters | None = None
+    ) -> dict[str, float]:
+        """For each of ``ids`` this index holds: the share (0..1) of the query's distinct
+        terms the chunk contains, each weighted by its idf as ``search`` computes it (with
+        the statistics of the same scope). Unknown ids are left out."""
+        ...
+
     def lookup(self, ids: Sequence[str]) -> dict[str, Hit]: ...
 
     def mask_ids(self, ids: Sequence[str], filters: SearchFilters) -> list[bool | None]: ...

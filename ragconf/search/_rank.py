@@ -2,7 +2,7 @@
 
     lexical hits --(prf, fields)--> lexical hits'
     dense hits + lexical hits' --(fusion, document evidence)--> document scores
-    document scores --(identifiers)--> document scores'
+    document scores --(coverage)--> document scores --(identifiers)--> document scores'
 
 * ``prf``: pseudo-relevance feedback for the lexical leg (``_prf``);
 * ``fields``: query words in a chunk's title/heading line or its page's ancestor titles
@@ -10,6 +10,10 @@
 * ``fusion``: how the legs combine and how a document's chunks make its score
   (``_fusion``: convex, convex with a per-query weight, or RRF; best chunk, or best chunk
   plus its other matching chunks);
+* ``coverage``: each document gains ``coverage`` times the share of the query's words its
+  best-covering chunk contains, each word weighted by its idf (``LexicalIndex.coverage``):
+  a page that has every rare word of the question beats one that repeats a few of them,
+  whichever leg found it. The postings are those the lexical leg has just read;
 * ``identifiers``: in a short keyword query that names an identifier (``ERR-4031``,
   ``parse_config``, see ``_query``), the documents whose matching text contains it rank
   above those that don't, whatever the dense leg thinks of them; among themselves they keep
@@ -21,7 +25,7 @@ and ``bench/tune_rank.py`` ablate; :func:`with_stage` turns one off or changes i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from ragconf.index.types import Hit, LexicalIndex, SearchFilters
@@ -31,10 +35,12 @@ from ragconf.search._prf import PRF, feedback_search
 from ragconf.search._query import QueryShape, mentions
 
 __all__ = [
+    "COVERAGE_WEIGHT",
     "DEFAULT_FUSION",
     "DEFAULT_RANKING",
     "STAGES",
     "Ranking",
+    "coverage_boost",
     "describe",
     "identifier_boost",
     "lexical_stages",
@@ -52,16 +58,22 @@ class Ranking:
     #: weight of a query term found in the title/path line (0: off); see ``_fields``
     fields: float = 0.0
     identifiers: bool = True
+    #: what a document whose best chunk holds every query word gains (0: off); hybrid only
+    coverage: float = 0.0
 
 
 #: the fusion chosen by bench/tune_fusion.py on SciFact train (see its docstring)
 DEFAULT_FUSION = FusionConfig(method="convex", alpha=0.55, norm="zscore", norm_depth=30)
 
 #: the stages chosen by bench/tune_rank.py on SciFact train (its docstring has the numbers):
-#: the fusion weight adapts per query, identifiers lift their documents; feedback, field
-#: weighting and summed document evidence each lowered train nDCG@10 and stay off
+#: the fusion weight adapts per query, query-word coverage adds up to 0.2, identifiers lift
+#: their documents; feedback, field weighting and summed document evidence each lowered
+#: train nDCG@10 and stay off
 DEFAULT_RANKING = Ranking(
-    fusion=replace(DEFAULT_FUSION, method="adaptive"), prf=PRF(mode="off"), identifiers=True
+    fusion=replace(DEFAULT_FUSION, method="adaptive"),
+    prf=PRF(mode="off"),
+    identifiers=True,
+    coverage=0.2,
 )
 
 #: stage -> the values it can be set to (the first is "off" / the plain baseline)
@@ -71,7 +83,11 @@ STAGES: dict[str, tuple[str, ...]] = {
     "evidence": ("max", "maxsum"),
     "fusion": ("convex", "adaptive", "rrf"),
     "identifiers": ("off", "on"),
+    "coverage": ("off", "on"),
 }
+
+#: the coverage weight a stage switched "on" gets when its ranking has none
+COVERAGE_WEIGHT = 0.2
 
 
 def with_stage(ranking: Ranking, stage: str, value: str) -> Ranking:
@@ -86,6 +102,9 @@ def with_stage(ranking: Ranking, stage: str, value: str) -> Ranking:
         return replace(ranking, fusion=replace(ranking.fusion, method=value))
     if stage == "fields":
         return replace(ranking, fields=(ranking.fields or 1.0) if value == "on" else 0.0)
+    if stage == "coverage":
+        on = ranking.coverage or COVERAGE_WEIGHT
+        return replace(ranking, coverage=on if value == "on" else 0.0)
     return replace(ranking, identifiers=value == "on")
 
 
@@ -97,6 +116,7 @@ def describe(ranking: Ranking) -> dict[str, str]:
         "evidence": ranking.fusion.evidence,
         "fusion": ranking.fusion.method,
         "identifiers": "on" if ranking.identifiers else "off",
+        "coverage": "on" if ranking.coverage > 0 else "off",
     }
 
 
@@ -123,6 +143,22 @@ def identifier_boost(
     return {key: s + step * tiers.get(key, 0) for key, s in doc_scores.items()}
 
 
+def coverage_boost(
+    doc_scores: dict[str, float],
+    hits: Sequence[Hit],
+    coverage: Mapping[str, float],
+    weight: float,
+) -> dict[str, float]:
+    """Each document's fused score plus ``weight`` times its best chunk's query coverage."""
+    best: dict[str, float] = {}
+    for h in hits:
+        key = doc_key(h)
+        c = coverage.get(h.id, 0.0)
+        if c > best.get(key, 0.0):
+            best[key] = c
+    return {key: s + weight * best.get(key, 0.0) for key, s in doc_scores.items()}
+
+
 def lexical_stages(
     lexical: LexicalIndex,
     query: str,
@@ -145,11 +181,21 @@ def rank_documents(
     shape: QueryShape,
     dense_hits: Sequence[Hit],
     lexical_hits: Sequence[Hit],
+    coverage: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """``(doc_scores, chunk_scores)`` for a search in ``mode`` (hybrid, dense or bm25)."""
+    """``(doc_scores, chunk_scores)`` for a search in ``mode`` (hybrid, dense or bm25).
+
+    ``coverage``: chunk id -> ``LexicalIndex.coverage`` of the query, for the coverage stage.
+    """
     cfg = ranking.fusion
     if mode == "hybrid":
         doc_scores, chunk_scores = fuse(dense_hits, lexical_hits, cfg)
+        if ranking.coverage > 0 and coverage and doc_scores:
+            # convex scores lie on [0, 1]; RRF's are ~1/60: scale the gain to its best score
+            scale = max(doc_scores.values()) if cfg.method == "rrf" else 1.0
+            doc_scores = coverage_boost(
+                doc_scores, (*dense_hits, *lexical_hits), coverage, ranking.coverage * scale
+            )
     else:
         hits = dense_hits if mode == "dense" else lexical_hits
         doc_scores = doc_evidence(hits, cfg.evidence, cfg.damping, cfg.norm_depth)

@@ -290,7 +290,9 @@ class Retriever:
             timings["lexical_ms"] = _ms(t)
 
         t = time.perf_counter()
-        results = self._assemble(query, with_spare(k), mode, dense_hits, lexical_hits, lexical)
+        results = self._assemble(
+            query, with_spare(k), mode, dense_hits, lexical_hits, lexical, filters
+        )
         results = collapse_duplicates(results, self.store)[:k]  # one result per file
         timings["fuse_ms"] = _ms(t)
         return results
@@ -314,9 +316,15 @@ class Retriever:
         dense_hits: list[Hit],
         lexical_hits: list[Hit],
         lexical: LexicalIndex,
+        filters: SearchFilters,
     ) -> list[DocumentResult]:
+        coverage = None
+        if mode == "hybrid" and self.ranking.coverage > 0:
+            # only chunks the legs returned (and the post-check passed): nothing hidden
+            ids = list(dict.fromkeys(h.id for h in (*lexical_hits, *dense_hits)))
+            coverage = lexical.coverage(query, ids, filters)
         doc_scores, chunk_scores = rank_documents(
-            mode, self.ranking, analyse(query), dense_hits, lexical_hits
+            mode, self.ranking, analyse(query), dense_hits, lexical_hits, coverage
         )
         by_id: dict[str, Hit] = {}
         # lexical hits first: they carry text and metadata, bare dense hits do not

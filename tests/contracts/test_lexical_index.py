@@ -7,6 +7,7 @@ the index hands back; for scores, a second index built from the expected chunks 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,3 +191,46 @@ def test_scoped_statistics_as_declared(filled: Any, factory: Any, scope: SearchF
         expected = {cid: s for cid, s in everything.items() if cid in {c.id for c in visible}}
     assert scoped.keys() == expected.keys()
     assert all(abs(scoped[k] - expected[k]) < 1e-5 * max(1.0, expected[k]) for k in scoped)
+
+
+def expected_coverage(index: Any, chunks: list[StoredChunk], query: str) -> dict[str, float]:
+    """The definition, from the texts: idf-weighted share of the distinct query terms."""
+    terms = list(dict.fromkeys(index.tokens(query)))
+    n = len(chunks)
+    df = {t: sum(t in index.tokens(c.text) for c in chunks) for t in terms}
+    idf = {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms}
+    total = sum(idf.values())
+    return {
+        c.id: sum(idf[t] for t in terms if t in set(index.tokens(c.text))) / total for c in chunks
+    }
+
+
+@pytest.mark.parametrize("query", ["deploy quota", "ERR-4003 canary canary nosuchword", "ledger"])
+def test_coverage_is_the_idf_weighted_share_of_query_terms(filled: Any, query: str) -> None:
+    ids = [c.id for c in CORPUS]
+    got = filled.coverage(query, [*ids, "page:999:0"])
+    want = expected_coverage(filled, CORPUS, query)
+    assert got.keys() == want.keys()  # the unknown id is left out
+    assert all(abs(got[k] - want[k]) < 1e-9 for k in want)
+    assert any(v > 1 - 1e-12 for v in got.values()) or query.endswith("nosuchword")
+    assert any(0 < v < 1 for v in got.values()) or query == "ledger"
+    # a term that no chunk holds weighs like any other absent term: nobody reaches 1
+    if query.endswith("nosuchword"):
+        assert max(got.values()) < 1.0
+
+
+def test_coverage_of_nothing(filled: Any) -> None:
+    assert filled.coverage("the and of", [c.id for c in CORPUS]) == {}  # stop words only
+    assert filled.coverage("deploy", []) == {}
+
+
+def test_coverage_uses_the_statistics_search_uses(filled: Any) -> None:
+    """Inside a permission scope the weights come from that scope's statistics, where the
+    index keeps scoped statistics: what the reader cannot see does not shift them."""
+    scope = SearchFilters(space_ids=("10",))
+    visible = [c for c in CORPUS if scope.matches(c.metadata)]
+    query = "deploy rollback token"
+    got = filled.coverage(query, [c.id for c in visible], scope)
+    pool = visible if filled.capabilities.scoped_statistics else CORPUS
+    want = expected_coverage(filled, pool, query)
+    assert all(abs(got[c.id] - want[c.id]) < 1e-9 for c in visible)
