@@ -25,8 +25,18 @@ lexical-leg time per query at k=100 on a loaded 2-core machine):
     prf on without idf                           0.7180
     prf flat (only when top-10 >= 0.8 x top-1)   0.7329  0.9563                lexical 16 ms
     fields, title/path weight 0.5 / 1.0          0.7212 / 0.7150               lexical 41+ ms
-    adaptive + identifiers  (chosen)             0.7349  0.9582  short 0.686
+    adaptive + identifiers                       0.7349  0.9582  short 0.686
     adaptive + identifiers + prf flat            0.7337  0.9576
+    coverage 0.1 / 0.2 / 0.3 (on the baseline)   0.7324 / 0.7328 / 0.7349
+    adaptive + identifiers + coverage 0.1        0.7371  0.9576
+    adaptive + identifiers + coverage 0.2        0.7385  0.9588  short 0.687  (chosen)
+    adaptive + identifiers + coverage 0.3        0.7372  0.9595
+    RRF c=60 + coverage 0.2 (x the best score)   0.7203  0.9557  (RRF alone 0.7158)
+
+Coverage (``LexicalIndex.coverage``: a document gains 0.2 x the idf-weighted share of the
+query's distinct words that its best chunk holds) held up in a 5-fold split of train too
+(each fold's best weight 0.15-0.2; held-out folds 0.7381 against 0.7340; 56 queries
+better, 32 worse). It reads the postings the lexical leg has just read.
 
 Tried outside this grid on the same cached legs (scratch code, not kept): RM3 fed from the
 fused top 3-10 documents instead of the lexical top passages 0.697-0.717; Rocchio on the
@@ -34,6 +44,29 @@ query vector from the fused or dense top 3-5 0.722-0.731 (dense alone rose to 0.
 hybrid did not); a per-document title embedding as a third leg or max-ed into the dense leg
 0.666-0.718; chunk-level instead of document-level fusion 0.728. SciFact has about one
 relevant abstract per claim, and feedback drifts away from it.
+
+Also tried this stop on the same cached legs (scratch code, train, against 0.7340 for the
+shipped fusion without identifiers), none kept:
+
+* dense vectors over smaller windows, the lexical leg over 256-token chunks: 128-token
+  chunks 0.7384 (dense alone 0.6795 -> 0.6982), one vector per sentence with its title
+  prefixed 0.7412 (dense alone 0.6948), both dense views mixed 0.7388-0.7414, all four legs
+  (dense and BM25 at 128 and 256) at most 0.7380; with coverage on top 0.7430. A gain of
+  0.004-0.007 for 2.6-4.5 vectors per chunk, a store that maps several vectors to one
+  chunk in every read, delete and reconcile path, and 2.2 KB of disk per extra vector;
+* BM25 k1 0.6-1.6 x b 0.4-0.9: BM25 alone 0.679-0.688, hybrid 0.7324-0.7368 (1.2 / 0.75
+  is within noise of the best); Porter instead of Snowball 0.7332; no stemming 0.7243;
+  query bigrams as extra BM25 terms (weights 0.1-0.5) 0.7341-0.7352;
+* a learned fusion (5-fold CV on train; logistic regression or gradient-boosted trees over
+  both legs' normalised scores, ranks, spreads and their products): 0.7317 / 0.7335 against
+  0.7335 on the same candidates. The oracle per-query dense weight would give 0.791 and
+  the better leg per query 0.776, but nothing available predicts them;
+* filling each leg's missing scores (exact cosine / BM25 for the other leg's candidates)
+  before fusion: 0.7337; a document vector as the mean of its sentence vectors: dense
+  0.634; centring the vectors on the corpus mean: 0.7373 against 0.7412 uncentred;
+* in-domain fine-tuning of the embedder on the corpus's own (title -> passage) pairs, no
+  qrels (40 steps of 32 pairs, in-batch negatives): dense 0.6795 -> 0.6825, hybrid 0.7348,
+  for 5 minutes of training and a full re-embedding per site.
 
 Chunk size (``bench/quality.py --chunk-tokens 128 --sync-only``, 26,548 chunks instead of
 10,143; the rest as shipped): the dense leg alone gains (0.6786 -> 0.6919: MiniLM was
