@@ -226,6 +226,18 @@ def test_cli_search_rejects_bad_input_with_exit_code_2(synced: dict[str, Any]) -
         )
         assert proc.returncode == 2, proc.stderr
         assert "Error:" in proc.stderr
+    # a space the index does not hold: named, with the ones it does, instead of "no results"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "search", PHRASE, "--space", "OPS", "--space", "NOPE"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr  # OPS answers: the other key is not an error
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "search", PHRASE, "--space", "NOPE", "--json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "no space NOPE" in proc.stderr and "OPS" in proc.stderr and not proc.stdout
 
 
 # -- comments and folders (the real model on the demo corpus) -------------------------------

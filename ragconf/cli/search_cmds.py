@@ -46,6 +46,8 @@ def search(
     validate_query(question, k, mode)  # fail fast, before the model loads
     retriever = _open_retriever()
     res = retriever.search(question, k=k, filters=filters, mode=mode)
+    if not res.results and space:
+        _check_spaces(retriever, space)
     if as_json:
         emit_json(
             {
@@ -57,6 +59,21 @@ def search(
         )
         return
     _print_table(res.results)
+
+
+def _check_spaces(retriever: Any, keys: list[str]) -> None:
+    """Nothing found in spaces the index does not hold: say so (a typo, or a space not
+    synced yet), rather than "no results" with exit 0."""
+    from ragconf.errors import InvalidQueryError
+
+    indexed = sorted(k for k in (retriever.store.stats().get("by_space") or {}) if k)
+    unknown = [k for k in dict.fromkeys(keys) if k not in indexed]
+    if unknown:
+        raise InvalidQueryError(
+            f"the index holds no space {', '.join(unknown)}",
+            hint=f"indexed spaces: {', '.join(indexed) or 'none'}; space keys are "
+            "case-sensitive; `ragconf sync --space KEY` indexes another one",
+        )
 
 
 def _open_retriever() -> Any:

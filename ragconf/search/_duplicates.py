@@ -1,4 +1,5 @@
-"""One result per file: identical attachments on several pages collapse into one.
+"""One result per file: identical attachments on several pages collapse into one; and one
+version per document (``newest_version``).
 
 Teams attach the same PDF to several pages; each copy is its own attachment in Confluence
 and in the index, so one file used to fill ranks 2 and 3. After fusion, attachments with
@@ -20,12 +21,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ragconf.errors import StoreError
-from ragconf.index.types import Metadata, VectorStore, chunk_id
+from ragconf.index.types import Hit, Metadata, VectorStore, chunk_id
 
 if TYPE_CHECKING:
     from ragconf.search.retrieve import DocumentResult
 
-__all__ = ["collapse_duplicates", "with_spare"]
+__all__ = ["collapse_duplicates", "newest_version", "with_spare"]
 
 #: metadata lines the sync writes at the top of an attachment's text, per copy
 _PER_COPY = ("File: ", "Media type: ", "Size: ", "Comment: ", "Attached to: ", "Labels: ")
@@ -101,3 +102,28 @@ def collapse_duplicates(
         if len(doc.places) == 1:
             doc.places = []  # nothing merged: the plain result
     return out
+
+
+def newest_version(hits: list[Hit]) -> list[Hit]:
+    """The hits of one result that belong to the newest version of their document.
+
+    While a sync rewrites a document, its new chunks are written before the old ones are
+    deleted, and BM25 keeps the previous version until the sync ends, so a search can find
+    chunks of both; a result must show one version of a document, never a mix. (A result
+    holds several documents when comments are grouped under their page: each has its own
+    version.)
+    """
+
+    def version(h: Hit) -> int:
+        try:
+            return int(h.metadata.get("version") or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    def doc(h: Hit) -> tuple[object, object]:
+        return h.metadata.get("content_type"), h.metadata.get("content_id")
+
+    newest: dict[tuple[object, object], int] = {}
+    for h in hits:
+        newest[doc(h)] = max(newest.get(doc(h), 0), version(h))
+    return [h for h in hits if version(h) == newest[doc(h)]]

@@ -34,7 +34,7 @@ from ragconf.index.types import (
 )
 from ragconf.search._checks import Allow, PostCheck, post_check
 from ragconf.search._dense import FilterRates, dense_leg, is_bare, materialise, place_comments
-from ragconf.search._duplicates import collapse_duplicates, with_spare
+from ragconf.search._duplicates import collapse_duplicates, newest_version, with_spare
 from ragconf.search._fusion import FusionConfig, doc_key
 from ragconf.search._metadata import breadcrumbs_of, labels_of
 from ragconf.search._query import analyse
@@ -391,31 +391,6 @@ class Retriever:
             sections=sections,
             chunks=chunks,
         )
-
-
-def newest_version(hits: list[Hit]) -> list[Hit]:
-    """The hits of one result that belong to the newest version of their document.
-
-    While a sync rewrites a document, its new chunks are written before the old ones are
-    deleted, and BM25 keeps the previous version until the sync ends, so a search can find
-    chunks of both; a result must show one version of a document, never a mix. (A result
-    holds several documents when comments are grouped under their page: each has its own
-    version.)
-    """
-
-    def version(h: Hit) -> int:
-        try:
-            return int(h.metadata.get("version") or 0)
-        except (TypeError, ValueError):
-            return 0
-
-    def doc(h: Hit) -> tuple[object, object]:
-        return h.metadata.get("content_type"), h.metadata.get("content_id")
-
-    newest: dict[tuple[object, object], int] = {}
-    for h in hits:
-        newest[doc(h)] = max(newest.get(doc(h), 0), version(h))
-    return [h for h in hits if version(h) == newest[doc(h)]]
 
 
 def validate_query(query: str, k: int, mode: str = "hybrid") -> str:
