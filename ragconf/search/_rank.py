@@ -151,9 +151,13 @@ def coverage_boost(
 ) -> dict[str, float]:
     """Each document's fused score plus ``weight`` times its best chunk's query coverage."""
     best: dict[str, float] = {}
-    for h in hits:
-        key = doc_key(h)
+    seen: set[str] = set()
+    for h in hits:  # a chunk both legs found comes twice; one with no query word adds 0
         c = coverage.get(h.id, 0.0)
+        if c <= 0.0 or h.id in seen:
+            continue
+        seen.add(h.id)
+        key = doc_key(h)
         if c > best.get(key, 0.0):
             best[key] = c
     return {key: s + weight * best.get(key, 0.0) for key, s in doc_scores.items()}
