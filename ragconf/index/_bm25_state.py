@@ -3,16 +3,18 @@ and cached row masks over them."""
 
 from __future__ import annotations
 
+import json
 import mmap
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ragconf.index.types import SearchFilters
+from ragconf.index.types import Chunk, Hit, SearchFilters, StoredChunk
 
-__all__ = ["KEYS", "State", "labels"]
+__all__ = ["KEYS", "Changes", "State", "chunk_at", "hit_at", "labels", "read_meta"]
 
 KEYS = ("space_key", "space_id", "content_type")
 _KEYS = KEYS
@@ -91,3 +93,39 @@ class State:
             self.masks.clear()
         self.masks[f] = keep
         return keep
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((folder / "meta.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+class Changes:
+    """Upserts and deletes gathered by ``BM25Index.batch`` until it rebuilds once."""
+
+    def __init__(self) -> None:
+        self.new: dict[str, StoredChunk] = {}
+        self.gone: set[str] = set()
+
+    def upsert(self, chunks: Sequence[Chunk | StoredChunk]) -> None:
+        for c in chunks:
+            self.gone.discard(c.id)
+            self.new[c.id] = StoredChunk(c.id, c.text, dict(c.metadata))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        for cid in ids:
+            self.new.pop(cid, None)
+            self.gone.add(cid)
+
+
+def chunk_at(st: State, row: int) -> StoredChunk:
+    hit = hit_at(st, row, 0.0)
+    return StoredChunk(hit.id, hit.text, hit.metadata)
+
+
+def hit_at(st: State, row: int, score: float) -> Hit:
+    assert st.docs is not None
+    rec = json.loads(st.docs[int(st.offsets[row]) : int(st.offsets[row + 1])].decode("utf-8"))
+    return Hit(id=rec["id"], score=score, text=rec["text"], metadata=rec["metadata"])

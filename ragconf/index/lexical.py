@@ -30,11 +30,11 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ragconf.index._bm25_state import KEYS as _KEYS
+from ragconf.index._bm25_state import Changes, chunk_at, hit_at, read_meta
 from ragconf.index._bm25_state import State as _State
 from ragconf.index._bm25_state import labels as _labels
 from ragconf.index._lexical_search import term_coverage
@@ -167,12 +167,12 @@ class BM25Index:
         self._swap(state)
 
     @contextmanager
-    def batch(self) -> Iterator[_Changes]:
+    def batch(self) -> Iterator[Changes]:
         """Collect changes; on a clean exit, rebuild from the current chunks plus them (O(N))."""
-        changes = _Changes()
+        changes = Changes()
         yield changes
         st = self._state
-        current = (_chunk(st, i) for i in range(len(st.ids)))
+        current = (chunk_at(st, i) for i in range(len(st.ids)))
         kept = (c for c in current if c.id not in changes.gone and c.id not in changes.new)
         self.rebuild([*kept, *changes.new.values()])
         self.save()
@@ -195,7 +195,7 @@ class BM25Index:
                 self.stamp = uuid.uuid4().hex
             state = self._state
             if not state.staged:
-                if state.folder is not None and _read_meta(state.folder).get("stamp") == self.stamp:
+                if state.folder is not None and read_meta(state.folder).get("stamp") == self.stamp:
                     return  # what is on disk is what we hold
                 state = self._restage(state)
             assert state.folder is not None
@@ -226,7 +226,7 @@ class BM25Index:
             # keep every row tied with the k-th score, so the id tie-break below is exact
             rows = rows[scores[rows] >= scores[top].min()]
         order = sorted(rows.tolist(), key=lambda i: (-float(scores[i]), st.ids[i]))[:k]
-        return [_hit(st, i, float(scores[i])) for i in order]
+        return [hit_at(st, i, float(scores[i])) for i in order]
 
     def doc_freqs(self, terms: Sequence[str]) -> list[int]:
         """How many chunks contain each of ``terms`` (index terms, as ``tokens`` makes them)."""
@@ -268,7 +268,7 @@ class BM25Index:
         for cid in ids:
             row = rows.get(cid)
             if row is not None:
-                out[cid] = _hit(st, row, 0.0)
+                out[cid] = hit_at(st, row, 0.0)
         return out
 
     def mask_ids(self, ids: Sequence[str], filters: SearchFilters) -> list[bool | None]:
@@ -356,7 +356,7 @@ class BM25Index:
         else:  # saved before the ancestor column existed: read it from the documents once
             found: dict[str, list[int]] = {}
             for row in range(len(state.ids)):
-                for node in _labels(_hit(state, row, 0.0).metadata.get("ancestors")):
+                for node in _labels(hit_at(state, row, 0.0).metadata.get("ancestors")):
                     found.setdefault(node, []).append(row)
             state.ancestors = {k: np.asarray(v, dtype=np.int64) for k, v in found.items()}
         self._swap(state)
@@ -389,37 +389,3 @@ class BM25Index:
         for p in self.path.glob(".stage-*"):
             if p != self._state.folder and p.is_dir() and time.time() - p.stat().st_mtime > 3600:
                 shutil.rmtree(p, ignore_errors=True)
-
-
-def _read_meta(folder: Path) -> dict[str, Any]:
-    try:
-        return dict(json.loads((folder / "meta.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return {}
-
-
-class _Changes:
-    def __init__(self) -> None:
-        self.new: dict[str, StoredChunk] = {}
-        self.gone: set[str] = set()
-
-    def upsert(self, chunks: Sequence[Chunk | StoredChunk]) -> None:
-        for c in chunks:
-            self.gone.discard(c.id)
-            self.new[c.id] = StoredChunk(c.id, c.text, dict(c.metadata))
-
-    def delete(self, ids: Iterable[str]) -> None:
-        for cid in ids:
-            self.new.pop(cid, None)
-            self.gone.add(cid)
-
-
-def _chunk(st: _State, row: int) -> StoredChunk:
-    hit = _hit(st, row, 0.0)
-    return StoredChunk(hit.id, hit.text, hit.metadata)
-
-
-def _hit(st: _State, row: int, score: float) -> Hit:
-    assert st.docs is not None
-    rec = json.loads(st.docs[int(st.offsets[row]) : int(st.offsets[row + 1])].decode("utf-8"))
-    return Hit(id=rec["id"], score=score, text=rec["text"], metadata=rec["metadata"])
