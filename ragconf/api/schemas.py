@@ -255,7 +255,11 @@ class SearchResultItem(BaseModel):
         description="space name, ancestor page titles (when known), headings of the best section"
     )
     updated_at: str | None = Field(description="last modification, ISO 8601")
-    score: float = Field(description="fused relevance score; higher is better")
+    score: float = Field(
+        description="relevance score, higher is better; compare scores within one response "
+        "only (hybrid scores are mostly 0-1, and the coverage and identifier stages can lift "
+        "a page above 1)"
+    )
     snippet: str = Field(description="best sentence window, query terms marked as **term**")
     snippet_plain: str = Field(description="the same window without marks")
     sections: list[SectionItem] = Field(description="other matching sections, best first")
