@@ -68,6 +68,12 @@ shipped fusion without identifiers), none kept:
   qrels (40 steps of 32 pairs, in-batch negatives): dense 0.6795 -> 0.6825, hybrid 0.7348,
   for 5 minutes of training and a full re-embedding per site.
 
+Tried at the next stop (scratch code on the shipped ranking's k=100 runs, train 0.7385):
+score regularisation over the candidates (the cluster hypothesis: each of the top 10/20/30
+documents moves towards the cosine-weighted mean score of the others, weight 0.05-0.3,
+similarity to the power 1 or 3, a document as its best chunk's vector or the mean of its
+chunks'): 0.7358-0.7385, never above the ranking it smooths.
+
 Chunk size (``bench/quality.py --chunk-tokens 128 --sync-only``, 26,548 chunks instead of
 10,143; the rest as shipped): the dense leg alone gains (0.6786 -> 0.6919: MiniLM was
 trained on 128-token inputs), BM25 over the shorter chunks loses more, and the hybrid
