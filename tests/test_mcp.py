@@ -218,3 +218,17 @@ def test_http_refuses_a_foreign_host_name_without_api_keys(index: DemoIndex) -> 
         ok = httpx.post(server.base_url + "/mcp", json=body, headers=accept)
     assert evil.status_code == 421 and "loopback host" in evil.json()["message"]
     assert ok.status_code != 421
+
+
+def test_http_answers_with_or_without_a_trailing_slash(index: DemoIndex) -> None:
+    app = create_app(Settings(), embedder=index.embedder, store=index.store, lexical=index.lexical)
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                       "clientInfo": {"name": "test", "version": "1"}}}  # fmt: skip
+    accept = {"Accept": "application/json, text/event-stream"}
+    with ApiServer(app) as server:
+        got = {path: httpx.post(server.base_url + path, json=init, headers=accept)
+               for path in ("/mcp", "/mcp/")}  # fmt: skip
+    for path, r in got.items():
+        assert r.status_code == 200, (path, r.status_code, r.text)
+        assert "serverInfo" in r.text, path

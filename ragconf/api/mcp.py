@@ -267,7 +267,9 @@ def mount_mcp(app: "FastAPI") -> None:
 
     guard = _Guard()
     app.state.mcp_guard = guard
-    app.router.routes.append(Route(MCP_PATH, endpoint=guard, include_in_schema=False))
+    # clients are configured with either spelling; a 404 for "/mcp/" reads as "no MCP here"
+    for path in (MCP_PATH, MCP_PATH + "/"):
+        app.router.routes.append(Route(path, endpoint=guard, include_in_schema=False))
 
 
 @asynccontextmanager
