@@ -150,6 +150,12 @@ def test_context_keeps_the_answering_sentence_under_a_small_budget(api: httpx.Cl
     assert not re.search(r"^\d+\.$", context, flags=re.M)
 
 
+def test_a_compound_the_query_splits_finds_the_page_that_joins_it(api: httpx.Client) -> None:
+    # "roll back" / "Rollback": before, the failover checklist ("deploy", "roll") came first
+    top = _search(api, q="how do I roll back a deploy", k=3)[0]
+    assert top["title"] == "Branching and release process", top["title"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "payload"),
     [

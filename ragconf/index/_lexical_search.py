@@ -119,7 +119,7 @@ class PostingsSearch:
         postings read (inside the permission scope), even for terms this index never saw.
         """
         filters = filters or SearchFilters()
-        terms = self._tokenizer.tokens(query)
+        terms = self._tokenizer.query_tokens(query)
         st, n_docs, avgdl, read = self._term_postings(terms, filters)
         rows_parts: list[np.ndarray] = []
         score_parts: list[np.ndarray] = []

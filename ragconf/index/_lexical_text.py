@@ -11,6 +11,10 @@
 - other words are lower-cased, dropped when they are English stop words (Lucene's list,
   as bm25s ships it), and stemmed with Snowball (PyStemmer) when it is installed;
 - pure numbers are kept, single letters are dropped.
+
+A query also looks for each pair of adjacent words written as one (``query_tokens``): "roll
+back" finds "rollback", "log in" finds "login". People and pages split compounds
+differently; a joined pair the index never saw scores nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +25,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["Tokenizer", "make_tokenizer"]
+__all__ = ["Tokenizer", "joined_pairs", "make_tokenizer"]
 
 _TOKEN = re.compile(r"\w+(?:[-./:]\w+)*")
 _SPLIT = re.compile(r"[-_./:]+")
+# two plain words of 2+ letters with only spaces between (the second one looked ahead, so
+# "set up the" yields both "setup" and "upthe")
+_PAIR = re.compile(r"(?<![\w./:-])([A-Za-z]{2,})[ \t]+(?=([A-Za-z]{2,})(?![\w./:-]))")
 
 
 def _stopwords() -> frozenset[str]:
@@ -66,6 +73,18 @@ class Tokenizer:
                 self._stem_cache[word] = stem
         return stem
 
+    def query_tokens(self, text: str) -> list[str]:
+        """``tokens(text)``, then the compound of each pair of adjacent words not already
+        among them (see the module docstring)."""
+        out = self.tokens(text)
+        seen = set(out)
+        for joined in joined_pairs(text):
+            term = self._word(joined)
+            if term and term not in seen:
+                seen.add(term)
+                out.append(term)
+        return out
+
     def tokens(self, text: str) -> list[str]:
         out: list[str] = []
         for match in _TOKEN.finditer(text):
@@ -85,6 +104,15 @@ class Tokenizer:
             if term:
                 out.append(term)
         return out
+
+
+def joined_pairs(text: str) -> list[str]:
+    """Each two adjacent plain words of ``text`` as one lower-case word.
+
+    >>> joined_pairs("How do I roll back, then log in")
+    ['howdo', 'rollback', 'thenlog', 'login']
+    """
+    return [(m.group(1) + m.group(2)).lower() for m in _PAIR.finditer(text)]
 
 
 def _camel_parts(word: str) -> list[str]:

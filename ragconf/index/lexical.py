@@ -214,7 +214,7 @@ class BM25Index:
         if st.bm25 is None or k <= 0:
             return []
         vocab = st.bm25.vocab_dict
-        term_ids = [vocab[t] for t in self._tokenizer.tokens(query) if t in vocab]
+        term_ids = [vocab[t] for t in self._tokenizer.query_tokens(query) if t in vocab]
         if not term_ids:
             return []
         scores = st.bm25.get_scores_from_ids(term_ids)

@@ -234,3 +234,24 @@ def test_coverage_uses_the_statistics_search_uses(filled: Any) -> None:
     pool = visible if filled.capabilities.scoped_statistics else CORPUS
     want = expected_coverage(filled, pool, query)
     assert all(abs(got[c.id] - want[c.id]) < 1e-9 for c in visible)
+
+
+def test_a_query_finds_compounds_it_splits_and_nothing_else(factory: Any) -> None:
+    idx = factory()
+    with idx.batch() as batch:
+        batch.upsert([
+            make_chunk(0, ["Rollback", "with", "argocd"]),
+            make_chunk(1, ["roll", "the", "dice"]),
+            make_chunk(2, ["login", "page"]),
+            make_chunk(3, ["quota", "invoice"]),
+        ])  # fmt: skip
+    found = [h.id for h in idx.search("how do I roll back", k=5)]
+    assert found[0] == make_chunk(0).id and make_chunk(1).id in found
+    assert [h.id for h in idx.search("log in", k=5)] == [make_chunk(2).id]
+    # only spaces join two words: "roll, back" and a line break do not
+    assert [h.id for h in idx.search("roll, back", k=5)] == [make_chunk(1).id]
+    assert [h.id for h in idx.search("roll\nback", k=5)] == [make_chunk(1).id]
+    # a joined pair the index never saw changes no score
+    plain = {h.id: h.score for h in idx.search("quota", k=5)}
+    joined = {h.id: h.score for h in idx.search("quota bill", k=5)}
+    assert joined == plain
