@@ -318,6 +318,11 @@ def test_markdown_bold_in_the_text_is_not_mistaken_for_a_match() -> None:
     assert s.plain == "When to use before a failover."
 
 
+def test_a_compound_the_query_splits_is_marked_where_the_text_joins_it() -> None:
+    s = make_snippet("roll back a deploy", "T\nRollback with argocd; never redeploy.")
+    assert s.marked == "**Rollback** with argocd; never redeploy."
+
+
 def test_query_terms_drop_stopwords_but_keep_something() -> None:
     assert query_terms("how do I reset the passwords") == {"reset", "password"}
     assert query_terms("the") == {"the"}

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ragconf.index._lexical_text import joined_pairs
+
 __all__ = ["Snippet", "body_of", "make_snippet", "query_terms", "split_sentences"]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -125,6 +127,12 @@ def _query_terms(query: str) -> frozenset[str]:
     return frozenset(terms or {_stem(w) for w in words})
 
 
+@lru_cache(maxsize=1024)
+def _marked_terms(query: str) -> frozenset[str]:
+    # "roll back" also marks "Rollback", as the BM25 leg that found the page matched it
+    return _query_terms(query) | {_stem(w) for w in joined_pairs(query)}
+
+
 @lru_cache(maxsize=4096)
 def _analysed(chunk_text: str) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
     """A chunk's sentences and each sentence's stemmed words. They do not depend on the
@@ -166,7 +174,7 @@ def make_snippet(query: str, chunk_text: str, *, max_chars: int = 300) -> Snippe
     to the earlier, then the shorter window.
     A sentence longer than ``max_chars`` is cut at a word boundary around its first match.
     """
-    return _snippet(_query_terms(query), chunk_text, max_chars)
+    return _snippet(_marked_terms(query), chunk_text, max_chars)
 
 
 @lru_cache(maxsize=8192)
